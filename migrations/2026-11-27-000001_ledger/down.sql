@@ -1,0 +1,11 @@
+DROP TABLE idempotency_keys;
+DROP TABLE revisions;
+DROP TABLE incident_parties;
+DROP TRIGGER claims_check ON claims;
+DROP FUNCTION check_claim();
+DROP TABLE claims;
+DROP TABLE external_ids;
+DROP TABLE sources;
+DROP TABLE incidents;
+DROP FUNCTION party_side(text);
+DROP TABLE parties;

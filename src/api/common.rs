@@ -1,0 +1,223 @@
+//! Pieces shared by the resource modules: who is asking, idempotent
+//! writes, pagination, entity tags.
+
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::http::StatusCode;
+use actix_web::{dev::Payload, FromRequest, HttpRequest, HttpResponse};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::error::{ApiError, FieldError};
+use crate::store::idempotency::{self, Begin, SavedResponse};
+use crate::store::Conn;
+
+/// Who makes a request. Until API keys exist every caller is anonymous
+/// and may write; handlers already take an `Actor` so that the role check
+/// lands in one place.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// The API key's id, recorded in the history.
+    pub key_id: Option<String>,
+}
+
+impl Actor {
+    /// The scope in which Idempotency-Keys are unique: one per API key.
+    pub fn idempotency_scope(&self) -> &str {
+        self.key_id.as_deref().unwrap_or("anonymous")
+    }
+}
+
+impl FromRequest for Actor {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(_req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        std::future::ready(Ok(Actor { key_id: None }))
+    }
+}
+
+/// A write's answer, as it is sent and as it is saved for replays.
+pub struct Written {
+    pub status: StatusCode,
+    pub headers: Vec<(String, String)>,
+    pub body: serde_json::Value,
+}
+
+impl Written {
+    pub fn created(location: String, etag: Option<String>, body: serde_json::Value) -> Self {
+        let mut headers = vec![("location".to_string(), location)];
+        if let Some(etag) = etag {
+            headers.push(("etag".to_string(), etag));
+        }
+        Self { status: StatusCode::CREATED, headers, body }
+    }
+}
+
+fn into_response(saved: &SavedResponse, replayed: bool) -> HttpResponse {
+    let mut res = HttpResponse::build(StatusCode::from_u16(saved.status).unwrap_or(StatusCode::OK));
+    for (name, value) in &saved.headers {
+        res.insert_header((name.as_str(), value.as_str()));
+    }
+    if replayed {
+        res.insert_header(("idempotent-replayed", "true"));
+    }
+    res.content_type("application/json").body(saved.body.clone())
+}
+
+/// The `Idempotency-Key` header, if any: 1 to 255 visible ASCII characters.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let key = value.to_str().ok().filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()));
+    match key {
+        Some(k) => Ok(Some(k.to_string())),
+        None => Err(ApiError::validation(vec![FieldError::new(
+            "/headers/idempotency-key",
+            "an Idempotency-Key is 1 to 255 visible ASCII characters (a UUID is a good choice)",
+        )])),
+    }
+}
+
+/// The `Idempotency-Key` of a POST, used inside the write's transaction:
+/// `begin` first (a retry with the same body gets the first answer back;
+/// the same key with another body is a 422), then `finish` saves the answer
+/// in the same transaction as the work. The hash covers the method, path
+/// and the parsed body, so whitespace and key order do not matter.
+pub struct Idempotency {
+    key: Option<String>,
+    scope: String,
+    hash: Vec<u8>,
+}
+
+/// A write's answer, ready to send.
+pub struct Outcome {
+    saved: SavedResponse,
+    replayed: bool,
+}
+
+impl Outcome {
+    pub fn into_response(self) -> HttpResponse {
+        into_response(&self.saved, self.replayed)
+    }
+}
+
+impl Idempotency {
+    pub fn new(req: &HttpRequest, actor: &Actor, body: &serde_json::Value) -> Result<Self, ApiError> {
+        let key = idempotency_key(req.headers())?;
+        let mut hasher = Sha256::new();
+        hasher.update(req.method().as_str());
+        hasher.update(b" ");
+        hasher.update(req.path());
+        hasher.update(b"\n");
+        hasher.update(body.to_string());
+        Ok(Self { key, scope: actor.idempotency_scope().to_string(), hash: hasher.finalize().to_vec() })
+    }
+
+    /// The saved answer when this is a retry.
+    pub async fn begin(&self, conn: &mut Conn) -> Result<Option<Outcome>, ApiError> {
+        let Some(key) = &self.key else { return Ok(None) };
+        match idempotency::begin(conn, &self.scope, key, &self.hash).await? {
+            Begin::Fresh => Ok(None),
+            Begin::Replay(saved) => Ok(Some(Outcome { saved, replayed: true })),
+            Begin::Mismatch => Err(ApiError::idempotency_mismatch()),
+        }
+    }
+
+    /// Saves the answer with the key.
+    pub async fn finish(&self, conn: &mut Conn, written: Written) -> Result<Outcome, ApiError> {
+        let saved = SavedResponse {
+            status: written.status.as_u16(),
+            headers: written.headers,
+            body: serde_json::to_vec(&written.body).map_err(ApiError::internal)?,
+        };
+        if let Some(key) = &self.key {
+            idempotency::save(conn, &self.scope, key, &saved).await?;
+        }
+        Ok(Outcome { saved, replayed: false })
+    }
+}
+
+/// A page of results.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Page<T> {
+    pub data: Vec<T>,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Where the next page starts, opaque to clients.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct Cursor {
+    /// Which ordering the cursor belongs to.
+    pub o: String,
+    pub at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+    }
+
+    pub fn decode(s: &str, ordering: &str) -> Result<Self, ApiError> {
+        let bad = || ApiError::bad_query("cursor", "not a cursor from this API (pass next_cursor back unchanged)");
+        let bytes = URL_SAFE_NO_PAD.decode(s.trim()).map_err(|_| bad())?;
+        let c: Cursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+        if c.o != ordering {
+            return Err(ApiError::bad_query("cursor", "this cursor belongs to another listing or ordering"));
+        }
+        Ok(c)
+    }
+}
+
+/// `limit`: 1 to 1000, default 50.
+pub fn parse_limit(raw: Option<String>) -> Result<i64, ApiError> {
+    match raw {
+        None => Ok(50),
+        Some(v) => match v.trim().parse::<i64>() {
+            Ok(n) if (1..=1000).contains(&n) => Ok(n),
+            _ => Err(ApiError::bad_query("limit", "limit is a whole number from 1 to 1000")),
+        },
+    }
+}
+
+/// Answers a page with its `Link: rel="next"` header and an ETag.
+pub fn page_response<T: Serialize>(req: &HttpRequest, page: Page<T>) -> Result<HttpResponse, ApiError> {
+    let next_link = page.next_cursor.as_ref().map(|c| {
+        let mut params: Vec<(String, String)> = url::form_urlencoded::parse(req.query_string().as_bytes())
+            .into_owned()
+            .filter(|(k, _)| k != "cursor")
+            .collect();
+        params.push(("cursor".into(), c.clone()));
+        let qs = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
+        format!("<{}?{}>; rel=\"next\"", req.path(), qs)
+    });
+    let body = serde_json::to_vec(&page).map_err(ApiError::internal)?;
+    let etag = body_etag(&body);
+    if not_modified(req, &etag) {
+        return Ok(HttpResponse::NotModified().insert_header((header::ETAG, etag)).finish());
+    }
+    let mut res = HttpResponse::Ok();
+    res.insert_header((header::ETAG, etag));
+    if let Some(link) = next_link {
+        res.insert_header((header::LINK, link));
+    }
+    Ok(res.content_type("application/json").body(body))
+}
+
+/// A strong ETag derived from the body.
+pub fn body_etag(body: &[u8]) -> String {
+    let digest = Sha256::digest(body);
+    format!("\"{}\"", hex::encode(&digest[..16]))
+}
+
+/// True when `If-None-Match` names `etag` (or is `*`).
+pub fn not_modified(req: &HttpRequest, etag: &str) -> bool {
+    req.headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').map(|t| t.trim().trim_start_matches("W/")).any(|t| t == "*" || t == etag))
+}

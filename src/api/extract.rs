@@ -1,0 +1,178 @@
+//! Request parsing that answers with problem+json: JSON bodies with a JSON
+//! pointer to the failing field, query strings with repeatable parameters.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, FieldError};
+
+/// A JSON body, parsed with the failing field's pointer in any error.
+pub struct Json<T>(pub T);
+
+/// A JSON body as a `serde_json::Value`: the content type is checked, the
+/// size limited and the syntax verified (400), but not its shape. Handlers
+/// that need the body as well as its typed form (idempotency, merge patch,
+/// nested claims) start from this.
+pub struct JsonValue(pub serde_json::Value);
+
+fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
+    let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json")) {
+        Ok(())
+    } else if essence.is_empty() {
+        Err(ApiError::unsupported_media_type("send the body as application/json (Content-Type is missing)"))
+    } else {
+        Err(ApiError::unsupported_media_type(format!("send the body as application/json, not {}", essence.chars().take(80).collect::<String>())))
+    }
+}
+
+/// Deserializes a JSON value into `T`: a value of the wrong shape is a 422
+/// with a pointer to the failing field.
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    from_value_at(value, "").map_err(|e| ApiError::validation(vec![e]))
+}
+
+/// Like `from_value`, for a value found at `prefix` in the body.
+pub fn from_value_at<T: DeserializeOwned>(value: serde_json::Value, prefix: &str) -> Result<T, FieldError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let mut pointer = prefix.to_string();
+        for segment in e.path().iter() {
+            use serde_path_to_error::Segment;
+            match segment {
+                Segment::Seq { index } => pointer.push_str(&format!("/{index}")),
+                Segment::Map { key } | Segment::Enum { variant: key } => {
+                    pointer.push('/');
+                    pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                }
+                Segment::Unknown => {}
+            }
+        }
+        let message = e.inner().to_string();
+        // serde names a missing or unknown field in its message, not its path.
+        for prefix in ["missing field `", "unknown field `"] {
+            if let Some(rest) = message.strip_prefix(prefix) {
+                if let Some(name) = rest.split('`').next() {
+                    pointer.push('/');
+                    pointer.push_str(name);
+                }
+            }
+        }
+        FieldError::new(pointer, message)
+    })
+}
+
+impl FromRequest for JsonValue {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let bytes = web::Bytes::from_request(&req, payload);
+        Box::pin(async move {
+            check_content_type(&req)?;
+            let bytes = bytes.await.map_err(|e| match e.as_response_error().status_code().as_u16() {
+                413 => ApiError::payload_too_large("the request body is larger than this server accepts"),
+                _ => ApiError::bad_request(format!("the request body could not be read: {e}")),
+            })?;
+            let value = serde_json::from_slice(&bytes).map_err(|e| ApiError::malformed_json(e.to_string()))?;
+            Ok(JsonValue(value))
+        })
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let fut = JsonValue::from_request(req, payload);
+        Box::pin(async move { from_value(fut.await?.0).map(Json) })
+    }
+}
+
+/// Errors of actix's own `web::Query` extractor.
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|e, _| ApiError::bad_request(format!("invalid query string: {e}")).into())
+}
+
+/// Errors of actix's own `web::Path` extractor.
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|e, _| ApiError::not_found(format!("invalid path: {e}")).into())
+}
+
+/// A query string whose parameters may repeat or carry comma-separated
+/// lists. Every parameter must be consumed: an unknown one is a 400, so a
+/// typo never silently widens a filter.
+pub struct QueryParams {
+    params: BTreeMap<String, Vec<String>>,
+}
+
+impl QueryParams {
+    pub fn from_request(req: &HttpRequest) -> Result<Self, ApiError> {
+        let mut params: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (k, v) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
+            params.entry(k.into_owned()).or_default().push(v.into_owned());
+        }
+        Ok(Self { params })
+    }
+
+    /// A parameter given at most once.
+    pub fn one(&mut self, name: &str) -> Result<Option<String>, ApiError> {
+        match self.params.remove(name) {
+            None => Ok(None),
+            Some(mut v) if v.len() == 1 => Ok(v.pop()),
+            Some(_) => Err(ApiError::bad_query(name, "give this parameter once")),
+        }
+    }
+
+    pub fn one_parsed<T: FromStr>(&mut self, name: &str, what: &str) -> Result<Option<T>, ApiError> {
+        self.one(name)?
+            .map(|v| v.trim().parse::<T>().map_err(|_| ApiError::bad_query(name, format!("`{}` is not {what}", clip(&v)))))
+            .transpose()
+    }
+
+    pub fn one_with<T>(&mut self, name: &str, parse: impl Fn(&str) -> Result<T, String>) -> Result<Option<T>, ApiError> {
+        self.one(name)?.map(|v| parse(&v).map_err(|e| ApiError::bad_query(name, e))).transpose()
+    }
+
+    /// A list: the parameter repeated, comma-separated, or both.
+    pub fn list_with<T>(&mut self, name: &str, parse: impl Fn(&str) -> Result<T, String>) -> Result<Vec<T>, ApiError> {
+        let mut out = Vec::new();
+        for raw in self.params.remove(name).unwrap_or_default() {
+            for item in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                out.push(parse(item).map_err(|e| ApiError::bad_query(name, e))?);
+            }
+        }
+        if out.len() > 100 {
+            return Err(ApiError::bad_query(name, "at most 100 values"));
+        }
+        Ok(out)
+    }
+
+    pub fn bool(&mut self, name: &str) -> Result<Option<bool>, ApiError> {
+        self.one_with(name, |v| match v {
+            "true" | "1" => Ok(true),
+            "false" | "0" => Ok(false),
+            _ => Err(format!("`{}` is not true or false", clip(v))),
+        })
+    }
+
+    /// Fails on any parameter not consumed.
+    pub fn finish(self) -> Result<(), ApiError> {
+        match self.params.keys().next() {
+            None => Ok(()),
+            Some(name) => Err(ApiError::bad_query(&clip(name), "unknown parameter")),
+        }
+    }
+}
+
+pub fn clip(s: &str) -> String {
+    s.chars().take(80).collect()
+}

@@ -1,0 +1,166 @@
+//! The incident filters of DESIGN.md, shared by the list, the exports and
+//! the stats.
+
+use chrono::{DateTime, Utc};
+use utoipa::IntoParams;
+
+use super::extract::QueryParams;
+use super::incidents::parse_time_param;
+use crate::domain::{CountryCode, IncidentType, PartySlug, Verification};
+use crate::error::{ApiError, ApiResult};
+use crate::store::incidents::IncidentFilter;
+use crate::store::parties::Hierarchy;
+
+/// The filters as given, before sides are expanded to their parties.
+#[derive(Debug, Clone, Default)]
+pub struct RawFilter {
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub types: Vec<IncidentType>,
+    pub accuser: Vec<String>,
+    pub accused: Vec<String>,
+    pub claimant: Vec<String>,
+    pub accuser_side: Vec<String>,
+    pub accused_side: Vec<String>,
+    pub denied: Option<bool>,
+    pub verification: Vec<Verification>,
+    pub border_sector: Vec<String>,
+    pub country: Vec<String>,
+    pub bbox: Option<[f64; 4]>,
+    pub q: Option<String>,
+    pub updated_since: Option<DateTime<Utc>>,
+    pub include_deleted: bool,
+}
+
+/// Documentation of the filter parameters (parsed by `incident_filter`).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct IncidentFilterParams {
+    /// occurred_at on or after this (RFC 3339, or a date meaning its midnight UTC).
+    from: Option<String>,
+    /// occurred_at before this (half-open range).
+    to: Option<String>,
+    /// Incident types; repeat or comma-separate.
+    #[param(explode = true)]
+    r#type: Option<Vec<IncidentType>>,
+    /// Parties with a standing accusation about the incident.
+    #[param(explode = true)]
+    accuser: Option<Vec<String>>,
+    /// Parties a standing accusation names.
+    #[param(explode = true)]
+    accused: Option<Vec<String>>,
+    /// Parties with any standing claim about the incident.
+    #[param(explode = true)]
+    claimant: Option<Vec<String>>,
+    /// Sides (top-level parties) of an accuser.
+    #[param(explode = true)]
+    accuser_side: Option<Vec<String>>,
+    /// Sides (top-level parties) of an accused.
+    #[param(explode = true)]
+    accused_side: Option<Vec<String>>,
+    /// Whether an accusation is answered by a denial from the accused's side.
+    denied: Option<bool>,
+    /// Verification states.
+    #[param(explode = true)]
+    verification: Option<Vec<Verification>>,
+    /// Border sectors.
+    #[param(explode = true)]
+    border_sector: Option<Vec<String>>,
+    /// ISO 3166-1 alpha-2 codes of the location.
+    #[param(explode = true)]
+    country: Option<Vec<String>>,
+    /// `min_lon,min_lat,max_lon,max_lat` (WGS 84).
+    #[param(example = "45.0,39.5,46.5,41.5")]
+    bbox: Option<String>,
+    /// Full-text search over title and description (web-search syntax).
+    q: Option<String>,
+    /// Only incidents changed at or after this; lists them in change order.
+    updated_since: Option<String>,
+    /// Include deleted incidents (with `deleted_at` set).
+    include_deleted: Option<bool>,
+}
+
+fn slug(s: &str) -> Result<String, String> {
+    PartySlug::parse(s).map(PartySlug::into_string)
+}
+
+/// Reads the filter parameters.
+pub fn incident_filter(q: &mut QueryParams) -> ApiResult<RawFilter> {
+    let f = RawFilter {
+        from: q.one_with("from", parse_time_param)?,
+        to: q.one_with("to", parse_time_param)?,
+        types: q.list_with("type", IncidentType::parse)?,
+        accuser: q.list_with("accuser", slug)?,
+        accused: q.list_with("accused", slug)?,
+        claimant: q.list_with("claimant", slug)?,
+        accuser_side: q.list_with("accuser_side", slug)?,
+        accused_side: q.list_with("accused_side", slug)?,
+        denied: q.bool("denied")?,
+        verification: q.list_with("verification", Verification::parse)?,
+        border_sector: q.list_with("border_sector", |s| Ok(s.to_string()))?,
+        country: q.list_with("country", |s| CountryCode::parse(s).map(|c| c.as_str().to_string()))?,
+        bbox: q.one_with("bbox", parse_bbox)?,
+        q: q.one_with("q", |s| {
+            if s.chars().count() > 200 {
+                Err("at most 200 characters".into())
+            } else {
+                Ok(s.to_string())
+            }
+        })?
+        .filter(|s| !s.trim().is_empty()),
+        updated_since: q.one_with("updated_since", parse_time_param)?,
+        include_deleted: q.bool("include_deleted")?.unwrap_or(false),
+    };
+    if let (Some(from), Some(to)) = (f.from, f.to) {
+        if from > to {
+            return Err(ApiError::bad_query("to", "`to` is before `from`"));
+        }
+    }
+    Ok(f)
+}
+
+fn parse_bbox(s: &str) -> Result<[f64; 4], String> {
+    let parts: Vec<f64> = s.split(',').map(|p| p.trim().parse::<f64>()).collect::<Result<_, _>>().map_err(|_| "four numbers: min_lon,min_lat,max_lon,max_lat".to_string())?;
+    let [min_lon, min_lat, max_lon, max_lat]: [f64; 4] = parts.try_into().map_err(|_| "four numbers: min_lon,min_lat,max_lon,max_lat".to_string())?;
+    let lon_ok = |v: f64| (-180.0..=180.0).contains(&v);
+    let lat_ok = |v: f64| (-90.0..=90.0).contains(&v);
+    if !(lon_ok(min_lon) && lon_ok(max_lon) && lat_ok(min_lat) && lat_ok(max_lat)) {
+        return Err("longitudes lie in -180..180 and latitudes in -90..90".into());
+    }
+    if min_lon > max_lon || min_lat > max_lat {
+        return Err("the minimum corner comes first: min_lon,min_lat,max_lon,max_lat".into());
+    }
+    Ok([min_lon, min_lat, max_lon, max_lat])
+}
+
+impl RawFilter {
+    /// Expands sides to their parties. A side with no parties matches nothing.
+    pub fn resolve(&self, h: &Hierarchy) -> IncidentFilter {
+        let mut roles: Vec<(&'static str, Vec<String>)> = Vec::new();
+        for (role, parties) in [("accuser", &self.accuser), ("accused", &self.accused), ("claimant", &self.claimant)] {
+            if !parties.is_empty() {
+                roles.push((role, parties.clone()));
+            }
+        }
+        for (role, sides) in [("accuser", &self.accuser_side), ("accused", &self.accused_side)] {
+            if !sides.is_empty() {
+                roles.push((role, h.members_of_sides(sides)));
+            }
+        }
+        IncidentFilter {
+            from: self.from,
+            to: self.to,
+            types: self.types.iter().map(|t| t.as_str().to_string()).collect(),
+            roles,
+            denied: self.denied,
+            verification: self.verification.iter().map(|v| v.as_str().to_string()).collect(),
+            border_sector: self.border_sector.clone(),
+            country: self.country.clone(),
+            bbox: self.bbox,
+            q: self.q.clone(),
+            updated_since: self.updated_since,
+            include_deleted: self.include_deleted,
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! Command-line and environment configuration.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "ceasefire", version, about = "The record of reported ceasefire violations and of what every party said about them")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Log format.
+    #[arg(long, global = true, env = "CEASEFIRE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending migrations, then serve the HTTP API.
+    Serve(ServeArgs),
+    /// Apply pending migrations and exit.
+    Migrate(DatabaseArgs),
+    /// Print the OpenAPI document (openapi/openapi.json is this output).
+    Openapi,
+    /// Load the reference parties of the South Caucasus (idempotent).
+    Seed(DatabaseArgs),
+    /// Manage the project-local PostgreSQL cluster used when no DATABASE_URL is given.
+    #[command(name = "local-db", subcommand)]
+    LocalDb(LocalDbCommand),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// PostgreSQL connection URL. When absent, a project-local cluster is
+    /// created (on first use) and started under --local-db-dir.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    #[command(flatten)]
+    pub local: LocalDbArgs,
+    /// Largest number of pooled database connections.
+    #[arg(long, env = "CEASEFIRE_POOL_SIZE", default_value_t = 10)]
+    pub pool_size: usize,
+    /// How long a request waits for a pooled connection before it gets a 503, in milliseconds.
+    #[arg(long, env = "CEASEFIRE_POOL_TIMEOUT_MS", default_value_t = 3000)]
+    pub pool_timeout_ms: u64,
+    /// PostgreSQL statement_timeout for every pooled connection, in milliseconds.
+    #[arg(long, env = "CEASEFIRE_STATEMENT_TIMEOUT_MS", default_value_t = 30000)]
+    pub statement_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LocalDbArgs {
+    /// Data directory of the project-local PostgreSQL cluster.
+    #[arg(long, env = "CEASEFIRE_LOCAL_DB_DIR", default_value = ".local/postgres")]
+    pub local_db_dir: PathBuf,
+    /// TCP port (on 127.0.0.1) of the project-local PostgreSQL cluster.
+    #[arg(long, env = "CEASEFIRE_LOCAL_DB_PORT", default_value_t = 54329)]
+    pub local_db_port: u16,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "CEASEFIRE_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub http: HttpArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct HttpArgs {
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "CEASEFIRE_BODY_LIMIT", default_value_t = 4 * 1024 * 1024)]
+    pub body_limit: usize,
+    /// Number of HTTP worker threads (default: one per core).
+    #[arg(long, env = "CEASEFIRE_WORKERS")]
+    pub workers: Option<usize>,
+    /// Seconds given to in-flight requests on SIGTERM/SIGINT before the server stops.
+    #[arg(long, env = "CEASEFIRE_SHUTDOWN_TIMEOUT", default_value_t = 30)]
+    pub shutdown_timeout: u64,
+}
+
+impl Default for HttpArgs {
+    fn default() -> Self {
+        Self { body_limit: 4 * 1024 * 1024, workers: None, shutdown_timeout: 30 }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LocalDbCommand {
+    /// Create the cluster if needed, start it, and print its connection URL.
+    Start(LocalDbArgs),
+    /// Stop the cluster.
+    Stop(LocalDbArgs),
+}

@@ -1,0 +1,91 @@
+//! Database access: the connection pool, embedded migrations, the
+//! generated schema and the project-local cluster.
+
+pub mod local;
+pub mod schema;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use diesel::Connection;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use futures_util::FutureExt;
+
+use crate::config::DatabaseArgs;
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+pub type DbPool = Pool<AsyncPgConnection>;
+pub type DbConn = Object<AsyncPgConnection>;
+pub type PoolError = diesel_async::pooled_connection::deadpool::PoolError;
+
+/// Resolves the database URL: the given one, or the project-local cluster
+/// (created and started on first use).
+pub fn resolve_url(args: &DatabaseArgs) -> anyhow::Result<String> {
+    match &args.database_url {
+        Some(url) if !url.is_empty() => Ok(url.clone()),
+        _ => local::ensure_running(&args.local),
+    }
+}
+
+/// Builds the pool. Every new connection gets the statement timeout, so no
+/// query can hold a connection for long.
+pub fn build_pool(url: &str, args: &DatabaseArgs) -> anyhow::Result<DbPool> {
+    let statement_timeout = args.statement_timeout_ms;
+    let mut config = ManagerConfig::default();
+    config.custom_setup = Box::new(move |url| {
+        let url = url.to_string();
+        async move {
+            let mut conn = AsyncPgConnection::establish(&url).await?;
+            diesel::sql_query(format!("SET statement_timeout = {statement_timeout}; SET TIME ZONE 'UTC'"))
+                .execute(&mut conn)
+                .await
+                .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+            Ok(conn)
+        }
+        .boxed()
+    });
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
+    let timeout = Duration::from_millis(args.pool_timeout_ms);
+    Pool::builder(manager)
+        .max_size(args.pool_size)
+        .runtime(deadpool::Runtime::Tokio1)
+        .wait_timeout(Some(timeout))
+        .create_timeout(Some(timeout))
+        .recycle_timeout(Some(timeout))
+        .build()
+        .context("building the database pool")
+}
+
+/// Applies pending migrations. Runs on a thread of its own: the sync
+/// wrapper drives its own runtime there, which actix's current-thread
+/// runtime cannot do for it.
+pub fn run_migrations_blocking(url: &str) -> anyhow::Result<Vec<String>> {
+    let url = url.to_string();
+    std::thread::spawn(move || -> anyhow::Result<Vec<String>> {
+        let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url).context("connecting to PostgreSQL")?;
+        let applied = conn.run_pending_migrations(MIGRATIONS).map_err(|e| anyhow::anyhow!("applying migrations: {e}"))?;
+        Ok(applied.iter().map(|v| v.to_string()).collect())
+    })
+    .join()
+    .map_err(|_| anyhow::anyhow!("the migration thread panicked"))?
+}
+
+/// True when every embedded migration is recorded as applied.
+pub async fn migrations_applied(conn: &mut AsyncPgConnection) -> Result<bool, diesel::result::Error> {
+    use diesel::sql_types::Text;
+    #[derive(diesel::QueryableByName)]
+    struct Version {
+        #[diesel(sql_type = Text)]
+        version: String,
+    }
+    let applied: Vec<Version> = diesel::sql_query("SELECT version FROM __diesel_schema_migrations").load(conn).await?;
+    let applied: std::collections::HashSet<String> = applied.into_iter().map(|v| v.version).collect();
+    let wanted = diesel::migration::MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS)
+        .map_err(|e| diesel::result::Error::QueryBuilderError(e))?;
+    Ok(wanted.iter().all(|m| applied.contains(&m.name().version().to_string())))
+}

@@ -1,0 +1,128 @@
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    claims (id) {
+        id -> Uuid,
+        incident_id -> Uuid,
+        claimant -> Text,
+        stance -> Text,
+        target -> Nullable<Text>,
+        responds_to -> Nullable<Uuid>,
+        stated_at -> Timestamptz,
+        quote -> Nullable<Text>,
+        source_url -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    external_ids (incident_id, system) {
+        incident_id -> Uuid,
+        system -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (scope, key) {
+        scope -> Text,
+        key -> Text,
+        request_hash -> Bytea,
+        status -> Nullable<Int2>,
+        headers -> Nullable<Jsonb>,
+        body -> Nullable<Bytea>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    incident_parties (incident_id, role, party) {
+        incident_id -> Uuid,
+        role -> Text,
+        party -> Text,
+    }
+}
+
+diesel::table! {
+    incidents (id) {
+        id -> Uuid,
+        version -> Int4,
+        occurred_at -> Timestamptz,
+        occurred_until -> Nullable<Timestamptz>,
+        time_precision -> Text,
+        #[sql_name = "type"]
+        type_ -> Text,
+        location_name -> Text,
+        border_sector -> Nullable<Text>,
+        country -> Nullable<Text>,
+        lat -> Nullable<Float8>,
+        lon -> Nullable<Float8>,
+        location_precision -> Nullable<Text>,
+        killed_military -> Nullable<Int4>,
+        killed_civilian -> Nullable<Int4>,
+        wounded_military -> Nullable<Int4>,
+        wounded_civilian -> Nullable<Int4>,
+        violations -> Int4,
+        title -> Text,
+        description -> Text,
+        verification -> Text,
+        denied -> Bool,
+        disputed -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        deleted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    parties (slug) {
+        slug -> Text,
+        name -> Text,
+        kind -> Text,
+        country -> Nullable<Text>,
+        parent -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    revisions (id) {
+        id -> Int8,
+        incident_id -> Uuid,
+        version -> Int4,
+        action -> Text,
+        actor -> Nullable<Text>,
+        changes -> Jsonb,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    sources (incident_id, position) {
+        incident_id -> Uuid,
+        position -> Int4,
+        url -> Text,
+        title -> Nullable<Text>,
+        publisher -> Nullable<Text>,
+        published_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::joinable!(claims -> incidents (incident_id));
+diesel::joinable!(external_ids -> incidents (incident_id));
+diesel::joinable!(incident_parties -> incidents (incident_id));
+diesel::joinable!(incident_parties -> parties (party));
+diesel::joinable!(revisions -> incidents (incident_id));
+diesel::joinable!(sources -> incidents (incident_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    claims,
+    external_ids,
+    idempotency_keys,
+    incident_parties,
+    incidents,
+    parties,
+    revisions,
+    sources,
+);

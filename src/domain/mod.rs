@@ -1,0 +1,9 @@
+//! Domain types and rules, with no I/O. Each type parses its input once, so
+//! a value that exists is valid and is never checked again.
+
+pub mod attribution;
+pub mod enums;
+pub mod slug;
+
+pub use enums::*;
+pub use slug::{CountryCode, PartySlug};

@@ -1,0 +1,12 @@
+//! Ceasefire: the record of reported ceasefire violations and of what every
+//! party said about them.
+
+pub mod api;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod seed;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,50 @@
+use clap::Parser;
+
+use ceasefire::config::{Cli, Command, LocalDbCommand};
+use ceasefire::{db, seed, startup::Application, telemetry};
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(cli.log_format);
+    match run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => actix_web::rt::System::new().block_on(async move {
+            let app = Application::build(args.bind, &args.database, &args.http).await?;
+            app.run_until_stopped().await?;
+            tracing::info!("stopped");
+            Ok(())
+        }),
+        Command::Migrate(args) => {
+            let url = db::resolve_url(&args)?;
+            let applied = db::run_migrations_blocking(&url)?;
+            println!("applied {} migration(s){}", applied.len(), if applied.is_empty() { String::new() } else { format!(": {}", applied.join(", ")) });
+            Ok(())
+        }
+        Command::Openapi => {
+            println!("{}", ceasefire::api::openapi_json());
+            Ok(())
+        }
+        Command::Seed(args) => actix_web::rt::System::new().block_on(async move {
+            let url = db::resolve_url(&args)?;
+            db::run_migrations_blocking(&url)?;
+            let pool = db::build_pool(&url, &args)?;
+            let added = seed::load(&pool).await?;
+            println!("seeded: {added} new part{}", if added == 1 { "y" } else { "ies" });
+            Ok(())
+        }),
+        Command::LocalDb(LocalDbCommand::Start(args)) => {
+            println!("{}", db::local::ensure_running(&args)?);
+            Ok(())
+        }
+        Command::LocalDb(LocalDbCommand::Stop(args)) => db::local::stop(&args),
+    }
+}

@@ -1,0 +1,79 @@
+//! Building and running the HTTP server; shared by `main` and the tests.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+use tracing_actix_web::TracingLogger;
+
+use crate::api;
+use crate::config::{DatabaseArgs, HttpArgs};
+use crate::db::{self, DbPool};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: DbPool,
+    pub body_limit: usize,
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Migrates the database, then binds. `bind` may use port 0.
+    pub async fn build(bind: std::net::SocketAddr, database: &DatabaseArgs, http: &HttpArgs) -> anyhow::Result<Self> {
+        let url = db::resolve_url(database)?;
+        let applied = db::run_migrations_blocking(&url)?;
+        if !applied.is_empty() {
+            tracing::info!(migrations = ?applied, "applied migrations");
+        }
+        let pool = db::build_pool(&url, database)?;
+        let listener = TcpListener::bind(bind).with_context(|| format!("binding {bind}"))?;
+        let port = listener.local_addr()?.port();
+        let state = AppState { pool, body_limit: http.body_limit };
+        let server = serve(listener, state, http)?;
+        tracing::info!(address = %listener_addr(bind, port), "listening");
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Runs until SIGTERM or SIGINT, then lets in-flight requests finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn listener_addr(bind: std::net::SocketAddr, port: u16) -> std::net::SocketAddr {
+    std::net::SocketAddr::new(bind.ip(), port)
+}
+
+fn serve(listener: TcpListener, state: AppState, http: &HttpArgs) -> anyhow::Result<Server> {
+    let body_limit = http.body_limit;
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .wrap(api::middleware::problem_for_every_error())
+            .wrap(actix_web::middleware::from_fn(api::middleware::request_id_header))
+            .wrap(TracingLogger::default())
+            .app_data(web::Data::new(state.clone()))
+            .app_data(web::PayloadConfig::new(body_limit))
+            .app_data(api::extract::query_config())
+            .app_data(api::extract::path_config())
+            .configure(api::routes)
+    })
+    .listen(listener)?
+    .shutdown_timeout(http.shutdown_timeout);
+    if let Some(workers) = http.workers {
+        server = server.workers(workers);
+    }
+    // Keep-alive long enough for dashboard pollers and load balancers.
+    server = server.keep_alive(Duration::from_secs(75));
+    Ok(server.run())
+}

@@ -1,0 +1,70 @@
+//! Saved answers of POST requests, so that a retry with the same
+//! `Idempotency-Key` replays the first answer instead of writing twice.
+//!
+//! The key row is inserted in the same transaction as the write. A
+//! concurrent request with the same key blocks on that insert until the
+//! first commits, then finds the saved answer.
+
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use super::Conn;
+use crate::db::schema::idempotency_keys as keys;
+
+/// A saved answer.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct SavedResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+pub enum Begin {
+    /// First use of the key: do the work, then `save`.
+    Fresh,
+    /// A finished earlier request with the same body.
+    Replay(SavedResponse),
+    /// The key was used with another request.
+    Mismatch,
+}
+
+pub async fn begin(conn: &mut Conn, scope: &str, key: &str, request_hash: &[u8]) -> QueryResult<Begin> {
+    let inserted = diesel::insert_into(keys::table)
+        .values((keys::scope.eq(scope), keys::key.eq(key), keys::request_hash.eq(request_hash)))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    if inserted == 1 {
+        return Ok(Begin::Fresh);
+    }
+    let (hash, status, headers, body): (Vec<u8>, Option<i16>, Option<serde_json::Value>, Option<Vec<u8>>) = keys::table
+        .find((scope, key))
+        .select((keys::request_hash, keys::status, keys::headers, keys::body))
+        .first(conn)
+        .await?;
+    if hash != request_hash {
+        return Ok(Begin::Mismatch);
+    }
+    match (status, headers, body) {
+        (Some(status), Some(headers), Some(body)) => Ok(Begin::Replay(SavedResponse {
+            status: status as u16,
+            headers: serde_json::from_value(headers).unwrap_or_default(),
+            body,
+        })),
+        // Saved rows always carry their answer; this cannot be reached
+        // through the API, but treat it as a mismatch rather than replaying nothing.
+        _ => Ok(Begin::Mismatch),
+    }
+}
+
+pub async fn save(conn: &mut Conn, scope: &str, key: &str, response: &SavedResponse) -> QueryResult<()> {
+    diesel::update(keys::table.find((scope, key)))
+        .set((
+            keys::status.eq(response.status as i16),
+            keys::headers.eq(serde_json::to_value(&response.headers).unwrap_or_default()),
+            keys::body.eq(&response.body),
+        ))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}

@@ -1,0 +1,329 @@
+//! Incidents, their sources, external ids and derived attribution.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use diesel::dsl::sql;
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text};
+use diesel_async::RunQueryDsl;
+use uuid::Uuid;
+
+use super::claims::ClaimRow;
+use super::Conn;
+use crate::db::schema::{claims, external_ids, incident_parties, incidents, sources};
+use crate::domain::attribution::Attribution;
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = incidents, check_for_backend(Pg), treat_none_as_null = true)]
+pub struct IncidentRow {
+    pub id: Uuid,
+    pub version: i32,
+    pub occurred_at: DateTime<Utc>,
+    pub occurred_until: Option<DateTime<Utc>>,
+    pub time_precision: String,
+    pub type_: String,
+    pub location_name: String,
+    pub border_sector: Option<String>,
+    pub country: Option<String>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub location_precision: Option<String>,
+    pub killed_military: Option<i32>,
+    pub killed_civilian: Option<i32>,
+    pub wounded_military: Option<i32>,
+    pub wounded_civilian: Option<i32>,
+    pub violations: i32,
+    pub title: String,
+    pub description: String,
+    pub verification: String,
+    pub denied: bool,
+    pub disputed: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sources, check_for_backend(Pg))]
+pub struct SourceRow {
+    pub incident_id: Uuid,
+    pub position: i32,
+    pub url: String,
+    pub title: Option<String>,
+    pub publisher: Option<String>,
+    pub published_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = external_ids, check_for_backend(Pg))]
+pub struct ExternalIdRow {
+    pub incident_id: Uuid,
+    pub system: String,
+    pub value: String,
+}
+
+/// An incident with everything stored beside it.
+#[derive(Debug, Clone)]
+pub struct IncidentRecord {
+    pub row: IncidentRow,
+    pub sources: Vec<SourceRow>,
+    pub external_ids: Vec<ExternalIdRow>,
+    pub claims: Vec<ClaimRow>,
+    pub roles: Vec<(String, String)>,
+}
+
+/// Inserts an incident with its sources and external ids (not its claims).
+pub async fn insert(conn: &mut Conn, row: &IncidentRow, srcs: &[SourceRow], ext: &[ExternalIdRow]) -> QueryResult<()> {
+    diesel::insert_into(incidents::table).values(row).execute(conn).await?;
+    replace_sources(conn, row.id, srcs).await?;
+    replace_external_ids(conn, row.id, ext).await
+}
+
+/// Inserts many incidents in few statements (the batch endpoint).
+pub async fn insert_many(conn: &mut Conn, rows: &[IncidentRow], srcs: &[SourceRow], ext: &[ExternalIdRow]) -> QueryResult<()> {
+    // PostgreSQL takes at most 65535 bind parameters per statement.
+    for chunk in rows.chunks(1000) {
+        diesel::insert_into(incidents::table).values(chunk).execute(conn).await?;
+    }
+    for chunk in srcs.chunks(5000) {
+        diesel::insert_into(sources::table).values(chunk).execute(conn).await?;
+    }
+    for chunk in ext.chunks(10000) {
+        diesel::insert_into(external_ids::table).values(chunk).execute(conn).await?;
+    }
+    Ok(())
+}
+
+pub async fn replace_sources(conn: &mut Conn, id: Uuid, srcs: &[SourceRow]) -> QueryResult<()> {
+    diesel::delete(sources::table.filter(sources::incident_id.eq(id))).execute(conn).await?;
+    if !srcs.is_empty() {
+        diesel::insert_into(sources::table).values(srcs).execute(conn).await?;
+    }
+    Ok(())
+}
+
+pub async fn replace_external_ids(conn: &mut Conn, id: Uuid, ext: &[ExternalIdRow]) -> QueryResult<()> {
+    diesel::delete(external_ids::table.filter(external_ids::incident_id.eq(id))).execute(conn).await?;
+    if !ext.is_empty() {
+        diesel::insert_into(external_ids::table).values(ext).execute(conn).await?;
+    }
+    Ok(())
+}
+
+/// Reads an incident and locks it until the transaction ends, so changes
+/// to one incident (its version, its attribution) happen one at a time.
+pub async fn lock(conn: &mut Conn, id: Uuid) -> QueryResult<Option<IncidentRow>> {
+    incidents::table.find(id).select(IncidentRow::as_select()).for_update().first(conn).await.optional()
+}
+
+pub async fn update(conn: &mut Conn, row: &IncidentRow) -> QueryResult<()> {
+    diesel::update(incidents::table.find(row.id)).set(row).execute(conn).await.map(|_| ())
+}
+
+/// Stores an incident's derived attribution.
+pub async fn set_attribution(conn: &mut Conn, id: Uuid, a: &Attribution) -> QueryResult<()> {
+    diesel::delete(incident_parties::table.filter(incident_parties::incident_id.eq(id))).execute(conn).await?;
+    let rows: Vec<_> = a
+        .roles()
+        .map(|(role, party)| {
+            (incident_parties::incident_id.eq(id), incident_parties::role.eq(role), incident_parties::party.eq(party))
+        })
+        .collect();
+    if !rows.is_empty() {
+        diesel::insert_into(incident_parties::table).values(rows).execute(conn).await?;
+    }
+    diesel::update(incidents::table.find(id))
+        .set((incidents::denied.eq(a.denied), incidents::disputed.eq(a.disputed)))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Loads the records of these incidents, in the order of `rows`.
+pub async fn records(conn: &mut Conn, rows: Vec<IncidentRow>) -> QueryResult<Vec<IncidentRecord>> {
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let mut srcs: HashMap<Uuid, Vec<SourceRow>> = HashMap::new();
+    let mut ext: HashMap<Uuid, Vec<ExternalIdRow>> = HashMap::new();
+    let mut cls: HashMap<Uuid, Vec<ClaimRow>> = HashMap::new();
+    let mut roles: HashMap<Uuid, Vec<(String, String)>> = HashMap::new();
+    if !ids.is_empty() {
+        let s: Vec<SourceRow> = sources::table
+            .filter(sources::incident_id.eq_any(&ids))
+            .order((sources::incident_id, sources::position))
+            .select(SourceRow::as_select())
+            .load(conn)
+            .await?;
+        for r in s {
+            srcs.entry(r.incident_id).or_default().push(r);
+        }
+        let e: Vec<ExternalIdRow> = external_ids::table
+            .filter(external_ids::incident_id.eq_any(&ids))
+            .order((external_ids::incident_id, external_ids::system))
+            .select(ExternalIdRow::as_select())
+            .load(conn)
+            .await?;
+        for r in e {
+            ext.entry(r.incident_id).or_default().push(r);
+        }
+        let c: Vec<ClaimRow> = claims::table
+            .filter(claims::incident_id.eq_any(&ids))
+            .order((claims::incident_id, claims::stated_at, claims::id))
+            .select(ClaimRow::as_select())
+            .load(conn)
+            .await?;
+        for r in c {
+            cls.entry(r.incident_id).or_default().push(r);
+        }
+        let p: Vec<(Uuid, String, String)> = incident_parties::table
+            .filter(incident_parties::incident_id.eq_any(&ids))
+            .order((incident_parties::incident_id, incident_parties::role, incident_parties::party))
+            .select((incident_parties::incident_id, incident_parties::role, incident_parties::party))
+            .load(conn)
+            .await?;
+        for (id, role, party) in p {
+            roles.entry(id).or_default().push((role, party));
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| IncidentRecord {
+            sources: srcs.remove(&row.id).unwrap_or_default(),
+            external_ids: ext.remove(&row.id).unwrap_or_default(),
+            claims: cls.remove(&row.id).unwrap_or_default(),
+            roles: roles.remove(&row.id).unwrap_or_default(),
+            row,
+        })
+        .collect())
+}
+
+pub async fn get(conn: &mut Conn, id: Uuid) -> QueryResult<Option<IncidentRecord>> {
+    let row = incidents::table.find(id).select(IncidentRow::as_select()).first(conn).await.optional()?;
+    match row {
+        None => Ok(None),
+        Some(row) => Ok(records(conn, vec![row]).await?.pop()),
+    }
+}
+
+/// Filters on incidents, shared by the list, the export and the stats.
+/// Party filters hold slugs already expanded from sides.
+#[derive(Debug, Clone, Default)]
+pub struct IncidentFilter {
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub types: Vec<String>,
+    /// (role, parties): the incident has one of these parties in this role.
+    pub roles: Vec<(&'static str, Vec<String>)>,
+    pub denied: Option<bool>,
+    pub verification: Vec<String>,
+    pub border_sector: Vec<String>,
+    pub country: Vec<String>,
+    /// min_lon, min_lat, max_lon, max_lat
+    pub bbox: Option<[f64; 4]>,
+    pub q: Option<String>,
+    pub updated_since: Option<DateTime<Utc>>,
+    pub include_deleted: bool,
+}
+
+/// Where a page starts: after this row, in the list's order.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Order {
+    /// Newest first: (occurred_at, id) descending.
+    Occurred,
+    /// Change order for mirrors: (updated_at, id) ascending.
+    Updated,
+}
+
+pub fn filtered(f: &IncidentFilter) -> incidents::BoxedQuery<'static, Pg> {
+    let mut q = incidents::table.into_boxed::<Pg>();
+    if !f.include_deleted {
+        q = q.filter(incidents::deleted_at.is_null());
+    }
+    if let Some(from) = f.from {
+        q = q.filter(incidents::occurred_at.ge(from));
+    }
+    if let Some(to) = f.to {
+        q = q.filter(incidents::occurred_at.lt(to));
+    }
+    if !f.types.is_empty() {
+        q = q.filter(incidents::type_.eq_any(f.types.clone()));
+    }
+    for (role, parties) in &f.roles {
+        let sub = incident_parties::table
+            .select(incident_parties::incident_id)
+            .filter(incident_parties::role.eq(*role))
+            .filter(incident_parties::party.eq_any(parties.clone()));
+        q = q.filter(incidents::id.eq_any(sub));
+    }
+    if let Some(d) = f.denied {
+        q = q.filter(incidents::denied.eq(d));
+    }
+    if !f.verification.is_empty() {
+        q = q.filter(incidents::verification.eq_any(f.verification.clone()));
+    }
+    if !f.border_sector.is_empty() {
+        q = q.filter(incidents::border_sector.eq_any(f.border_sector.clone()));
+    }
+    if !f.country.is_empty() {
+        q = q.filter(incidents::country.eq_any(f.country.clone()));
+    }
+    if let Some([min_lon, min_lat, max_lon, max_lat]) = f.bbox {
+        q = q.filter(incidents::lon.between(min_lon, max_lon)).filter(incidents::lat.between(min_lat, max_lat));
+    }
+    if let Some(text) = &f.q {
+        q = q.filter(
+            sql::<Bool>("to_tsvector('simple', title || ' ' || description) @@ websearch_to_tsquery('simple', ")
+                .bind::<Text, _>(text.clone())
+                .sql(")"),
+        );
+    }
+    if let Some(since) = f.updated_since {
+        q = q.filter(incidents::updated_at.ge(since));
+    }
+    q
+}
+
+/// One page of incidents after `after` (exclusive), `limit` rows.
+pub async fn page(
+    conn: &mut Conn,
+    f: &IncidentFilter,
+    order: Order,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> QueryResult<Vec<IncidentRow>> {
+    let mut q = filtered(f).select(IncidentRow::as_select()).limit(limit);
+    q = match order {
+        Order::Occurred => {
+            if let Some((at, id)) = after {
+                q = q.filter(incidents::occurred_at.lt(at).or(incidents::occurred_at.eq(at).and(incidents::id.lt(id))));
+            }
+            q.order((incidents::occurred_at.desc(), incidents::id.desc()))
+        }
+        Order::Updated => {
+            if let Some((at, id)) = after {
+                q = q.filter(incidents::updated_at.gt(at).or(incidents::updated_at.eq(at).and(incidents::id.gt(id))));
+            }
+            q.order((incidents::updated_at.asc(), incidents::id.asc()))
+        }
+    };
+    q.load(conn).await
+}
+
+/// Stores the attribution roles of new incidents (their `denied` and
+/// `disputed` columns were inserted with the rows).
+pub async fn insert_roles<'a>(conn: &mut Conn, items: impl Iterator<Item = (Uuid, &'a Attribution)>) -> QueryResult<()> {
+    let rows: Vec<_> = items
+        .flat_map(|(id, a)| {
+            a.roles()
+                .map(move |(role, party)| {
+                    (incident_parties::incident_id.eq(id), incident_parties::role.eq(role), incident_parties::party.eq(party.to_string()))
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for chunk in rows.chunks(10000) {
+        diesel::insert_into(incident_parties::table).values(chunk).execute(conn).await?;
+    }
+    Ok(())
+}
