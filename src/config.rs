@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "ceasefire", version, about = "The record of reported ceasefire violations and of what every party said about them")]
+#[command(
+    name = "ceasefire",
+    version,
+    about = "The record of reported ceasefire violations and of what every party said about them"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -123,7 +123,12 @@ impl ApiError {
     }
 
     pub fn method_not_allowed() -> Self {
-        Self::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed", "this resource does not support that method")
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method-not-allowed",
+            "Method not allowed",
+            "this resource does not support that method",
+        )
     }
 
     pub fn conflict(detail: impl Into<String>) -> Self {
@@ -205,7 +210,9 @@ impl From<diesel::result::Error> for ApiError {
             Error::DatabaseError(DatabaseErrorKind::Unknown, info) if info.message().contains("statement timeout") => {
                 Self::unavailable("the query took too long and was cancelled")
             }
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => Self::unavailable("the database connection was lost; retry"),
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
+                Self::unavailable("the database connection was lost; retry")
+            }
             _ => Self::internal(e),
         }
     }

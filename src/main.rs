@@ -26,7 +26,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate(args) => {
             let url = db::resolve_url(&args)?;
             let applied = db::run_migrations_blocking(&url)?;
-            println!("applied {} migration(s){}", applied.len(), if applied.is_empty() { String::new() } else { format!(": {}", applied.join(", ")) });
+            println!(
+                "applied {} migration(s){}",
+                applied.len(),
+                if applied.is_empty() { String::new() } else { format!(": {}", applied.join(", ")) }
+            );
             Ok(())
         }
         Command::Openapi => {

@@ -5,8 +5,11 @@ use diesel_async::AsyncConnection;
 use crate::db::DbPool;
 use crate::store::parties::{self, NewPartyRow};
 
-/// (slug, name, kind, country, parent), parents before children.
-pub const PARTIES: &[(&str, &str, &str, Option<&str>, Option<&str>)] = &[
+/// slug, name, kind, country, parent.
+type SeedParty = (&'static str, &'static str, &'static str, Option<&'static str>, Option<&'static str>);
+
+/// Parents before children.
+pub const PARTIES: &[SeedParty] = &[
     ("armenia", "Republic of Armenia", "state", Some("AM"), None),
     ("am-mod", "Ministry of Defence of Armenia", "government_body", Some("AM"), Some("armenia")),
     ("am-armed-forces", "Armed Forces of Armenia", "armed_forces", Some("AM"), Some("armenia")),
@@ -30,14 +33,14 @@ pub async fn load(pool: &DbPool) -> anyhow::Result<usize> {
     let mut conn = pool.get().await?;
     let added = conn
         .transaction::<_, diesel::result::Error, _>(async |conn| {
-                let mut added = 0;
-                for (slug, name, kind, country, parent) in PARTIES {
-                    let row = NewPartyRow { slug, name, kind, country: *country, parent: *parent };
-                    if parties::insert(conn, &row).await? {
-                        added += 1;
-                    }
+            let mut added = 0;
+            for (slug, name, kind, country, parent) in PARTIES {
+                let row = NewPartyRow { slug, name, kind, country: *country, parent: *parent };
+                if parties::insert(conn, &row).await? {
+                    added += 1;
                 }
-                Ok(added)
+            }
+            Ok(added)
         })
         .await?;
     Ok(added)

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::common::{Idempotency, page_response, parse_limit, Actor, Cursor, Page, Written};
+use super::common::{page_response, parse_limit, Actor, Cursor, Idempotency, Page, Written};
 use super::extract::{clip, from_value, JsonValue, QueryParams};
 use super::incidents::{check_url, parse_incident_id, parse_time_param, record_change};
 use crate::domain::attribution::{Attribution, ClaimFacts};
@@ -99,6 +99,18 @@ pub fn attribution(rows: &[ClaimRow], h: &Hierarchy) -> Attribution {
     Attribution::derive(&facts, |p| h.side_of(p))
 }
 
+/// What new claims are checked against.
+#[derive(Clone, Copy)]
+pub struct ClaimContext<'a> {
+    pub incident_id: Uuid,
+    /// The incident's stored claims.
+    pub existing: &'a [ClaimRow],
+    pub hierarchy: &'a Hierarchy,
+    /// Claims sent with a new incident, which may use `responds_to_index`.
+    pub inline: bool,
+    pub now: DateTime<Utc>,
+}
+
 /// Checks new claims against the stance rules and turns them into rows.
 /// `existing` are the incident's stored claims; each new claim may also
 /// answer the new ones before it. Errors point at `{prefix}/{index}/...`,
@@ -106,13 +118,10 @@ pub fn attribution(rows: &[ClaimRow], h: &Hierarchy) -> Attribution {
 pub fn prepare_claims(
     new: &[NewClaim],
     prefix: Option<&str>,
-    incident_id: Uuid,
-    existing: &[ClaimRow],
-    h: &Hierarchy,
-    inline: bool,
-    now: DateTime<Utc>,
+    ctx: &ClaimContext<'_>,
     errors: &mut Vec<FieldError>,
 ) -> Vec<ClaimRow> {
+    let ClaimContext { incident_id, existing, hierarchy: h, inline, now } = *ctx;
     // One entry per new claim, None where it was invalid, so that
     // responds_to_index keeps pointing at the right claim.
     let mut prepared: Vec<Option<ClaimRow>> = Vec::with_capacity(new.len());
@@ -135,24 +144,41 @@ pub fn prepare_claims(
             (Stance::Accuses, Some(t)) => {
                 let (cs, ts) = (h.side_of(c.claimant.as_str()), h.side_of(t.as_str()));
                 if cs.is_some() && cs == ts {
-                    errors.push(FieldError::new(at("target"), format!("`{}` and `{t}` are on the same side ({}); a party cannot accuse its own side", c.claimant, cs.unwrap_or_default())));
+                    errors.push(FieldError::new(
+                        at("target"),
+                        format!(
+                            "`{}` and `{t}` are on the same side ({}); a party cannot accuse its own side",
+                            c.claimant,
+                            cs.unwrap_or_default()
+                        ),
+                    ));
                 }
             }
             (Stance::Confirms, _) | (_, None) => {}
-            (stance, Some(_)) => errors.push(FieldError::new(at("target"), format!("a claim that {stance} takes no target; only accusations and confirmations name one"))),
+            (stance, Some(_)) => errors.push(FieldError::new(
+                at("target"),
+                format!("a claim that {stance} takes no target; only accusations and confirmations name one"),
+            )),
         }
         let responds_to = match (c.responds_to, c.responds_to_index) {
             (Some(_), Some(_)) => {
-                errors.push(FieldError::new(at("responds_to_index"), "give responds_to or responds_to_index, not both"));
+                errors
+                    .push(FieldError::new(at("responds_to_index"), "give responds_to or responds_to_index, not both"));
                 None
             }
             (None, Some(_)) if !inline => {
-                errors.push(FieldError::new(at("responds_to_index"), "responds_to_index is only for the claims of a new incident; use responds_to"));
+                errors.push(FieldError::new(
+                    at("responds_to_index"),
+                    "responds_to_index is only for the claims of a new incident; use responds_to",
+                ));
                 None
             }
             (None, Some(idx)) if idx < i => prepared[idx].clone().map(|answered| (answered, "responds_to_index")),
             (None, Some(_)) => {
-                errors.push(FieldError::new(at("responds_to_index"), format!("must be the index of an earlier claim in this array (0 to {})", i.saturating_sub(1))));
+                errors.push(FieldError::new(
+                    at("responds_to_index"),
+                    format!("must be the index of an earlier claim in this array (0 to {})", i.saturating_sub(1)),
+                ));
                 None
             }
             (Some(id), None) => match existing.iter().chain(prepared.iter().flatten()).find(|r| r.id == id) {
@@ -168,13 +194,15 @@ pub fn prepare_claims(
             (Stance::Retracts, None) if c.responds_to.is_none() && c.responds_to_index.is_none() => {
                 errors.push(FieldError::new(at("responds_to"), "a retraction names the claim it withdraws"))
             }
-            (Stance::Retracts, Some((answered, field))) if answered.claimant != c.claimant.as_str() => errors.push(FieldError::new(
-                at(field),
-                format!("a party retracts only its own claims; that claim is by `{}`", answered.claimant),
-            )),
-            (Stance::Denies, Some((answered, field))) if answered.stance != Stance::Accuses.as_str() => {
-                errors.push(FieldError::new(at(field), format!("a denial answers an accusation; that claim {}", answered.stance)))
+            (Stance::Retracts, Some((answered, field))) if answered.claimant != c.claimant.as_str() => {
+                errors.push(FieldError::new(
+                    at(field),
+                    format!("a party retracts only its own claims; that claim is by `{}`", answered.claimant),
+                ))
             }
+            (Stance::Denies, Some((answered, field))) if answered.stance != Stance::Accuses.as_str() => errors.push(
+                FieldError::new(at(field), format!("a denial answers an accusation; that claim {}", answered.stance)),
+            ),
             _ => {}
         }
         if let Some(q) = &c.quote {
@@ -220,7 +248,13 @@ pub fn prepare_claims(
         (status = 410, description = "The incident was deleted", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid claim (a stance rule, an unknown party, a claim of another incident)", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn create(state: web::Data<AppState>, req: HttpRequest, actor: Actor, id: web::Path<String>, body: JsonValue) -> ApiResult<HttpResponse> {
+pub async fn create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    actor: Actor,
+    id: web::Path<String>,
+    body: JsonValue,
+) -> ApiResult<HttpResponse> {
     let incident_id = parse_incident_id(&id)?;
     let new: NewClaim = from_value(body.0.clone())?;
     let mut conn = state.pool.get().await?;
@@ -231,22 +265,30 @@ pub async fn create(state: web::Data<AppState>, req: HttpRequest, actor: Actor, 
             if let Some(replay) = idem.begin(conn).await? {
                 return Ok(replay);
             }
-            let mut row = incidents::lock(conn, incident_id).await?.ok_or_else(|| super::incidents::no_incident(incident_id))?;
+            let mut row =
+                incidents::lock(conn, incident_id).await?.ok_or_else(|| super::incidents::no_incident(incident_id))?;
             if row.deleted_at.is_some() {
                 return Err(super::incidents::gone(incident_id));
             }
             let h = Hierarchy::load(conn).await?;
             let mut existing = claims::for_incident(conn, incident_id).await?;
-            let now = Utc::now();
+            let now = crate::store::now();
             let mut errors = Vec::new();
-            let mut rows = prepare_claims(std::slice::from_ref(&new), None, incident_id, &existing, &h, false, now, &mut errors);
+            let mut rows = prepare_claims(
+                std::slice::from_ref(&new),
+                None,
+                &ClaimContext { incident_id, existing: &existing, hierarchy: &h, inline: false, now },
+                &mut errors,
+            );
             if !errors.is_empty() {
                 return Err(ApiError::validation(errors));
             }
             claims::insert_many(conn, &rows).await?;
             let claim = rows.pop().ok_or_else(|| ApiError::internal("no claim prepared"))?;
             existing.push(claim.clone());
-            incidents::set_attribution(conn, incident_id, &attribution(&existing, &h)).await?;
+            let derived = attribution(&existing, &h);
+            incidents::set_attribution(conn, incident_id, &derived).await?;
+            (row.denied, row.disputed) = (derived.denied, derived.disputed);
             row.version += 1;
             row.updated_at = now;
             let view = ClaimView::from(&claim);
@@ -293,7 +335,8 @@ pub async fn get(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult
 pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
     let mut q = QueryParams::from_request(&req)?;
     let filter = ClaimFilter {
-        incident_id: q.list_with("incident_id", |s| Uuid::parse_str(s).map_err(|_| format!("`{}` is not a UUID", clip(s))))?,
+        incident_id: q
+            .list_with("incident_id", |s| Uuid::parse_str(s).map_err(|_| format!("`{}` is not a UUID", clip(s))))?,
         claimant: q.list_with("claimant", |s| PartySlug::parse(s).map(PartySlug::into_string))?,
         stance: q.list_with("stance", |s| Stance::parse(s).map(|s| s.as_str().to_string()))?,
         target: q.list_with("target", |s| PartySlug::parse(s).map(PartySlug::into_string))?,

@@ -71,7 +71,8 @@ fn into_response(saved: &SavedResponse, replayed: bool) -> HttpResponse {
 /// The `Idempotency-Key` header, if any: 1 to 255 visible ASCII characters.
 pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
-    let key = value.to_str().ok().filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()));
+    let key =
+        value.to_str().ok().filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()));
     match key {
         Some(k) => Ok(Some(k.to_string())),
         None => Err(ApiError::validation(vec![FieldError::new(
@@ -112,7 +113,7 @@ impl Idempotency {
         hasher.update(b" ");
         hasher.update(req.path());
         hasher.update(b"\n");
-        hasher.update(body.to_string());
+        hasher.update(canonical(body).to_string());
         Ok(Self { key, scope: actor.idempotency_scope().to_string(), hash: hasher.finalize().to_vec() })
     }
 
@@ -137,6 +138,19 @@ impl Idempotency {
             idempotency::save(conn, &self.scope, key, &saved).await?;
         }
         Ok(Outcome { saved, replayed: false })
+    }
+}
+
+/// The value with every object's keys sorted, so that equal JSON hashes equally.
+fn canonical(value: &serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<(&String, &serde_json::Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            serde_json::Value::Object(entries.into_iter().map(|(k, v)| (k.clone(), canonical(v))).collect())
+        }
+        serde_json::Value::Array(items) => serde_json::Value::Array(items.iter().map(canonical).collect()),
+        other => other.clone(),
     }
 }
 

@@ -29,7 +29,10 @@ fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
     } else if essence.is_empty() {
         Err(ApiError::unsupported_media_type("send the body as application/json (Content-Type is missing)"))
     } else {
-        Err(ApiError::unsupported_media_type(format!("send the body as application/json, not {}", essence.chars().take(80).collect::<String>())))
+        Err(ApiError::unsupported_media_type(format!(
+            "send the body as application/json, not {}",
+            essence.chars().take(80).collect::<String>()
+        )))
     }
 }
 
@@ -55,14 +58,10 @@ pub fn from_value_at<T: DeserializeOwned>(value: serde_json::Value, prefix: &str
             }
         }
         let message = e.inner().to_string();
-        // serde names a missing or unknown field in its message, not its path.
-        for prefix in ["missing field `", "unknown field `"] {
-            if let Some(rest) = message.strip_prefix(prefix) {
-                if let Some(name) = rest.split('`').next() {
-                    pointer.push('/');
-                    pointer.push_str(name);
-                }
-            }
+        // serde names a missing field in its message, not in its path.
+        if let Some(name) = message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next()) {
+            pointer.push('/');
+            pointer.push_str(name);
         }
         FieldError::new(pointer, message)
     })
@@ -134,11 +133,17 @@ impl QueryParams {
 
     pub fn one_parsed<T: FromStr>(&mut self, name: &str, what: &str) -> Result<Option<T>, ApiError> {
         self.one(name)?
-            .map(|v| v.trim().parse::<T>().map_err(|_| ApiError::bad_query(name, format!("`{}` is not {what}", clip(&v)))))
+            .map(|v| {
+                v.trim().parse::<T>().map_err(|_| ApiError::bad_query(name, format!("`{}` is not {what}", clip(&v))))
+            })
             .transpose()
     }
 
-    pub fn one_with<T>(&mut self, name: &str, parse: impl Fn(&str) -> Result<T, String>) -> Result<Option<T>, ApiError> {
+    pub fn one_with<T>(
+        &mut self,
+        name: &str,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<Option<T>, ApiError> {
         self.one(name)?.map(|v| parse(&v).map_err(|e| ApiError::bad_query(name, e))).transpose()
     }
 

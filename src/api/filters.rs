@@ -121,8 +121,13 @@ pub fn incident_filter(q: &mut QueryParams) -> ApiResult<RawFilter> {
 }
 
 fn parse_bbox(s: &str) -> Result<[f64; 4], String> {
-    let parts: Vec<f64> = s.split(',').map(|p| p.trim().parse::<f64>()).collect::<Result<_, _>>().map_err(|_| "four numbers: min_lon,min_lat,max_lon,max_lat".to_string())?;
-    let [min_lon, min_lat, max_lon, max_lat]: [f64; 4] = parts.try_into().map_err(|_| "four numbers: min_lon,min_lat,max_lon,max_lat".to_string())?;
+    let parts: Vec<f64> = s
+        .split(',')
+        .map(|p| p.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| "four numbers: min_lon,min_lat,max_lon,max_lat".to_string())?;
+    let [min_lon, min_lat, max_lon, max_lat]: [f64; 4] =
+        parts.try_into().map_err(|_| "four numbers: min_lon,min_lat,max_lon,max_lat".to_string())?;
     let lon_ok = |v: f64| (-180.0..=180.0).contains(&v);
     let lat_ok = |v: f64| (-90.0..=90.0).contains(&v);
     if !(lon_ok(min_lon) && lon_ok(max_lon) && lat_ok(min_lat) && lat_ok(max_lat)) {

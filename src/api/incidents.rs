@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::claims::{attribution, prepare_claims, ClaimView, NewClaim};
-use super::common::{Idempotency, not_modified, page_response, parse_limit, Actor, Cursor, Page, Written};
+use super::claims::{attribution, prepare_claims, ClaimContext, ClaimView, NewClaim};
+use super::common::{not_modified, page_response, parse_limit, Actor, Cursor, Idempotency, Page, Written};
 use super::extract::{clip, from_value_at, JsonValue, QueryParams};
 use super::filters::incident_filter;
 use crate::domain::attribution::Attribution;
@@ -272,7 +272,10 @@ pub fn parse_time_param(s: &str) -> Result<DateTime<Utc>, String> {
 fn check_text(value: &str, pointer: String, min: usize, max: usize, errors: &mut Vec<FieldError>) {
     let n = value.chars().count();
     if n < min || n > max || (min > 0 && value.trim().is_empty()) {
-        errors.push(FieldError::new(pointer, if min > 0 { format!("1 to {max} characters, not blank") } else { format!("at most {max} characters") }));
+        errors.push(FieldError::new(
+            pointer,
+            if min > 0 { format!("1 to {max} characters, not blank") } else { format!("at most {max} characters") },
+        ));
     }
 }
 
@@ -344,7 +347,10 @@ impl IncidentFields {
         for (system, value) in &self.external_ids {
             let key_ok = !system.is_empty()
                 && system.len() <= 32
-                && system.bytes().enumerate().all(|(i, b)| b.is_ascii_lowercase() || b.is_ascii_digit() || (i > 0 && (b == b'_' || b == b'-')));
+                && system
+                    .bytes()
+                    .enumerate()
+                    .all(|(i, b)| b.is_ascii_lowercase() || b.is_ascii_digit() || (i > 0 && (b == b'_' || b == b'-')));
             let pointer = at(&format!("external_ids/{}", system.replace('~', "~0").replace('/', "~1")));
             if !key_ok {
                 errors.push(FieldError::new(pointer, "a dataset name is 1 to 32 of a-z, 0-9, _ and -"));
@@ -397,7 +403,10 @@ impl IncidentFields {
     }
 
     fn external_id_rows(&self, id: Uuid) -> Vec<ExternalIdRow> {
-        self.external_ids.iter().map(|(k, v)| ExternalIdRow { incident_id: id, system: k.clone(), value: v.clone() }).collect()
+        self.external_ids
+            .iter()
+            .map(|(k, v)| ExternalIdRow { incident_id: id, system: k.clone(), value: v.clone() })
+            .collect()
     }
 
     fn from_record(rec: &IncidentRecord) -> Self {
@@ -428,7 +437,12 @@ impl IncidentFields {
             sources: rec
                 .sources
                 .iter()
-                .map(|s| Source { url: s.url.clone(), title: s.title.clone(), publisher: s.publisher.clone(), published_at: s.published_at })
+                .map(|s| Source {
+                    url: s.url.clone(),
+                    title: s.title.clone(),
+                    publisher: s.publisher.clone(),
+                    published_at: s.published_at,
+                })
                 .collect(),
             verification: Verification::parse(&r.verification).unwrap_or(Verification::Unverified),
             external_ids: rec.external_ids.iter().map(|e| (e.system.clone(), e.value.clone())).collect(),
@@ -462,7 +476,13 @@ impl IncidentView {
 
 /// Bumps nothing itself: writes `row` (whose version the caller already
 /// advanced) and the revision that records the change.
-pub async fn record_change(conn: &mut Conn, row: &mut IncidentRow, action: &str, actor: &Actor, changes: serde_json::Value) -> ApiResult<()> {
+pub async fn record_change(
+    conn: &mut Conn,
+    row: &mut IncidentRow,
+    action: &str,
+    actor: &Actor,
+    changes: serde_json::Value,
+) -> ApiResult<()> {
     store::update(conn, row).await?;
     revisions::insert_many(
         conn,
@@ -479,13 +499,20 @@ struct Prepared {
 }
 
 /// Parses and checks one new incident found at `prefix` in the body.
-fn prepare(value: serde_json::Value, prefix: &str, h: &Hierarchy, now: DateTime<Utc>, errors: &mut Vec<FieldError>) -> Option<Prepared> {
+fn prepare(
+    value: serde_json::Value,
+    prefix: &str,
+    h: &Hierarchy,
+    now: DateTime<Utc>,
+    errors: &mut Vec<FieldError>,
+) -> Option<Prepared> {
     let serde_json::Value::Object(mut object) = value else {
         errors.push(FieldError::new(prefix.to_string(), "an incident is a JSON object"));
         return None;
     };
     let raw_claims = object.remove("claims").unwrap_or(serde_json::Value::Array(vec![]));
-    let fields: Option<IncidentFields> = from_value_at(serde_json::Value::Object(object), prefix).map_err(|e| errors.push(e)).ok();
+    let fields: Option<IncidentFields> =
+        from_value_at(serde_json::Value::Object(object), prefix).map_err(|e| errors.push(e)).ok();
     let claims_prefix = format!("{prefix}/claims");
     let new_claims: Option<Vec<NewClaim>> = match raw_claims {
         serde_json::Value::Array(items) => {
@@ -507,7 +534,12 @@ fn prepare(value: serde_json::Value, prefix: &str, h: &Hierarchy, now: DateTime<
     let fields = fields?;
     fields.check(prefix, now, errors);
     let id = Uuid::now_v7();
-    let claims = prepare_claims(&new_claims?, Some(&claims_prefix), id, &[], h, true, now, errors);
+    let claims = prepare_claims(
+        &new_claims?,
+        Some(&claims_prefix),
+        &ClaimContext { incident_id: id, existing: &[], hierarchy: h, inline: true, now },
+        errors,
+    );
     let base = IncidentRow {
         id,
         version: 1,
@@ -584,7 +616,12 @@ async fn insert_prepared(conn: &mut Conn, prepared: &[Prepared], actor: &Actor) 
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid incident or claim; `errors` points at each field", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn create(state: web::Data<AppState>, req: HttpRequest, actor: Actor, body: JsonValue) -> ApiResult<HttpResponse> {
+pub async fn create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    actor: Actor,
+    body: JsonValue,
+) -> ApiResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
     let value = body.0;
     let actor2 = actor.clone();
@@ -596,14 +633,18 @@ pub async fn create(state: web::Data<AppState>, req: HttpRequest, actor: Actor, 
             }
             let h = Hierarchy::load(conn).await?;
             let mut errors = Vec::new();
-            let prepared = prepare(value, "", &h, Utc::now(), &mut errors);
+            let prepared = prepare(value, "", &h, crate::store::now(), &mut errors);
             let prepared = match prepared {
                 Some(p) if errors.is_empty() => p,
                 _ => return Err(ApiError::validation(errors)),
             };
-            let view = insert_prepared(conn, std::slice::from_ref(&prepared), &actor2).await?.pop().ok_or_else(|| ApiError::internal("no view"))?;
+            let view = insert_prepared(conn, std::slice::from_ref(&prepared), &actor2)
+                .await?
+                .pop()
+                .ok_or_else(|| ApiError::internal("no view"))?;
             let body = serde_json::to_value(&view).map_err(ApiError::internal)?;
-            idem.finish(conn, Written::created(format!("/v1/incidents/{}", view.id), Some(etag(view.version)), body)).await
+            idem.finish(conn, Written::created(format!("/v1/incidents/{}", view.id), Some(etag(view.version)), body))
+                .await
         })
         .await?;
     Ok(outcome.into_response())
@@ -616,7 +657,12 @@ pub async fn create(state: web::Data<AppState>, req: HttpRequest, actor: Actor, 
         (status = 201, description = "All created", body = BatchResponse),
         (status = 422, description = "Nothing was created; `errors` points at each item and field, such as /incidents/3/claims/0/target", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn batch(state: web::Data<AppState>, req: HttpRequest, actor: Actor, body: JsonValue) -> ApiResult<HttpResponse> {
+pub async fn batch(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    actor: Actor,
+    body: JsonValue,
+) -> ApiResult<HttpResponse> {
     let value = body.0;
     let items = match value.get("incidents") {
         Some(serde_json::Value::Array(items)) => items.clone(),
@@ -626,7 +672,10 @@ pub async fn batch(state: web::Data<AppState>, req: HttpRequest, actor: Actor, b
         return Err(ApiError::field(format!("/{}", clip(extra)), "unknown field"));
     }
     if items.is_empty() || items.len() > MAX_BATCH {
-        return Err(ApiError::field("/incidents", format!("1 to {MAX_BATCH} incidents per batch; this one has {}", items.len())));
+        return Err(ApiError::field(
+            "/incidents",
+            format!("1 to {MAX_BATCH} incidents per batch; this one has {}", items.len()),
+        ));
     }
     let mut conn = state.pool.get().await?;
     let actor2 = actor.clone();
@@ -637,10 +686,13 @@ pub async fn batch(state: web::Data<AppState>, req: HttpRequest, actor: Actor, b
                 return Ok(replay);
             }
             let h = Hierarchy::load(conn).await?;
-            let now = Utc::now();
+            let now = crate::store::now();
             let mut errors = Vec::new();
-            let prepared: Vec<Option<Prepared>> =
-                items.into_iter().enumerate().map(|(i, v)| prepare(v, &format!("/incidents/{i}"), &h, now, &mut errors)).collect();
+            let prepared: Vec<Option<Prepared>> = items
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| prepare(v, &format!("/incidents/{i}"), &h, now, &mut errors))
+                .collect();
             if !errors.is_empty() {
                 errors.truncate(100);
                 return Err(ApiError::validation(errors));
@@ -695,8 +747,10 @@ fn check_if_match(given: &str, row: &IncidentRow) -> ApiResult<()> {
     if given == "*" || given.split(',').any(|t| t.trim() == current) {
         Ok(())
     } else {
-        Err(ApiError::precondition_failed(format!("the incident changed: its ETag is now {current}; GET it again and reapply the change"))
-            .with_header(header::ETAG, &current))
+        Err(ApiError::precondition_failed(format!(
+            "the incident changed: its ETag is now {current}; GET it again and reapply the change"
+        ))
+        .with_header(header::ETAG, &current))
     }
 }
 
@@ -717,7 +771,13 @@ const READ_ONLY: &[&str] = &["id", "version", "claims", "attribution", "created_
         (status = 422, description = "The patched incident is invalid", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match is missing", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn patch(state: web::Data<AppState>, req: HttpRequest, actor: Actor, id: web::Path<String>, body: JsonValue) -> ApiResult<HttpResponse> {
+pub async fn patch(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    actor: Actor,
+    id: web::Path<String>,
+    body: JsonValue,
+) -> ApiResult<HttpResponse> {
     let id = parse_incident_id(&id)?;
     let given = if_match(&req)?;
     let patch = body.0;
@@ -725,51 +785,55 @@ pub async fn patch(state: web::Data<AppState>, req: HttpRequest, actor: Actor, i
         return Err(ApiError::field("", "a merge patch is a JSON object"));
     };
     if let Some(field) = object.keys().find(|k| READ_ONLY.contains(&k.as_str())) {
-        return Err(ApiError::field(format!("/{field}"), "read-only; claims are added with POST /v1/incidents/{id}/claims"));
+        return Err(ApiError::field(
+            format!("/{field}"),
+            "read-only; claims are added with POST /v1/incidents/{id}/claims",
+        ));
     }
     let mut conn = state.pool.get().await?;
     let view = conn
         .transaction::<_, ApiError, _>(async |conn| {
-                let row = store::lock(conn, id).await?.ok_or_else(|| no_incident(id))?;
-                if row.deleted_at.is_some() {
-                    return Err(gone(id));
-                }
-                check_if_match(&given, &row)?;
-                let rec = store::records(conn, vec![row]).await?.pop().ok_or_else(|| no_incident(id))?;
-                let before = IncidentFields::from_record(&rec);
-                let before_json = serde_json::to_value(&before).map_err(ApiError::internal)?;
-                let mut after_json = before_json.clone();
-                json_patch::merge(&mut after_json, &patch);
-                let after: IncidentFields = from_value_at(after_json.clone(), "").map_err(|e| ApiError::validation(vec![e]))?;
-                let now = Utc::now();
-                let mut errors = Vec::new();
-                after.check("", now, &mut errors);
-                if !errors.is_empty() {
-                    return Err(ApiError::validation(errors));
-                }
-                if after == before {
-                    return Ok(IncidentView::from_record(&rec));
-                }
-                let after_json = serde_json::to_value(&after).map_err(ApiError::internal)?;
-                let changes: serde_json::Map<String, serde_json::Value> = after_json
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .filter(|(k, v)| before_json.get(k.as_str()) != Some(v))
-                    .map(|(k, v)| (k.clone(), serde_json::json!({"from": before_json.get(k.as_str()), "to": v})))
-                    .collect();
-                let mut row = after.to_row(rec.row.clone());
-                row.version += 1;
-                row.updated_at = now;
-                if after.sources != before.sources {
-                    store::replace_sources(conn, id, &after.source_rows(id)).await?;
-                }
-                if after.external_ids != before.external_ids {
-                    store::replace_external_ids(conn, id, &after.external_id_rows(id)).await?;
-                }
-                record_change(conn, &mut row, "update", &actor, serde_json::Value::Object(changes)).await?;
-                let rec = store::get(conn, id).await?.ok_or_else(|| no_incident(id))?;
-                Ok(IncidentView::from_record(&rec))
+            let row = store::lock(conn, id).await?.ok_or_else(|| no_incident(id))?;
+            if row.deleted_at.is_some() {
+                return Err(gone(id));
+            }
+            check_if_match(&given, &row)?;
+            let rec = store::records(conn, vec![row]).await?.pop().ok_or_else(|| no_incident(id))?;
+            let before = IncidentFields::from_record(&rec);
+            let before_json = serde_json::to_value(&before).map_err(ApiError::internal)?;
+            let mut after_json = before_json.clone();
+            json_patch::merge(&mut after_json, &patch);
+            let after: IncidentFields =
+                from_value_at(after_json.clone(), "").map_err(|e| ApiError::validation(vec![e]))?;
+            let now = crate::store::now();
+            let mut errors = Vec::new();
+            after.check("", now, &mut errors);
+            if !errors.is_empty() {
+                return Err(ApiError::validation(errors));
+            }
+            if after == before {
+                return Ok(IncidentView::from_record(&rec));
+            }
+            let after_json = serde_json::to_value(&after).map_err(ApiError::internal)?;
+            let changes: serde_json::Map<String, serde_json::Value> = after_json
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(k, v)| before_json.get(k.as_str()) != Some(v))
+                .map(|(k, v)| (k.clone(), serde_json::json!({"from": before_json.get(k.as_str()), "to": v})))
+                .collect();
+            let mut row = after.to_row(rec.row.clone());
+            row.version += 1;
+            row.updated_at = now;
+            if after.sources != before.sources {
+                store::replace_sources(conn, id, &after.source_rows(id)).await?;
+            }
+            if after.external_ids != before.external_ids {
+                store::replace_external_ids(conn, id, &after.external_id_rows(id)).await?;
+            }
+            record_change(conn, &mut row, "update", &actor, serde_json::Value::Object(changes)).await?;
+            let rec = store::get(conn, id).await?.ok_or_else(|| no_incident(id))?;
+            Ok(IncidentView::from_record(&rec))
         })
         .await?;
     Ok(HttpResponse::Ok().insert_header((header::ETAG, etag(view.version))).json(view))
@@ -786,21 +850,26 @@ pub async fn patch(state: web::Data<AppState>, req: HttpRequest, actor: Actor, i
         (status = 412, description = "The incident changed since that ETag", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match is missing", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn delete(state: web::Data<AppState>, req: HttpRequest, actor: Actor, id: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn delete(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    actor: Actor,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let id = parse_incident_id(&id)?;
     let given = if_match(&req)?;
     let mut conn = state.pool.get().await?;
     conn.transaction::<_, ApiError, _>(async |conn| {
-            let mut row = store::lock(conn, id).await?.ok_or_else(|| no_incident(id))?;
-            if row.deleted_at.is_some() {
-                return Err(gone(id));
-            }
-            check_if_match(&given, &row)?;
-            let now = Utc::now();
-            row.version += 1;
-            row.updated_at = now;
-            row.deleted_at = Some(now);
-            record_change(conn, &mut row, "delete", &actor, serde_json::json!({})).await
+        let mut row = store::lock(conn, id).await?.ok_or_else(|| no_incident(id))?;
+        if row.deleted_at.is_some() {
+            return Err(gone(id));
+        }
+        check_if_match(&given, &row)?;
+        let now = crate::store::now();
+        row.version += 1;
+        row.updated_at = now;
+        row.deleted_at = Some(now);
+        record_change(conn, &mut row, "delete", &actor, serde_json::json!({})).await
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

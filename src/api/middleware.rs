@@ -13,20 +13,26 @@ use crate::error::{ApiError, PROBLEM_JSON};
 /// 404, 405, 413, extractor errors) into one, keeping its status and headers.
 pub fn problem_for_every_error<B: MessageBody + 'static>() -> ErrorHandlers<B> {
     ErrorHandlers::new().default_handler(|res: ServiceResponse<B>| {
-        let is_problem = res
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+        let is_problem =
+            res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
         if is_problem {
             return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
         }
         let status = res.status();
         let detail = match status {
             StatusCode::NOT_FOUND => format!("nothing at {}", truncate(res.request().path())),
-            StatusCode::METHOD_NOT_ALLOWED => format!("{} is not allowed on {}", res.request().method(), truncate(res.request().path())),
+            StatusCode::METHOD_NOT_ALLOWED => {
+                format!("{} is not allowed on {}", res.request().method(), truncate(res.request().path()))
+            }
             StatusCode::PAYLOAD_TOO_LARGE => "the request body is larger than this server accepts".to_string(),
-            s if s.is_server_error() => "an internal error occurred; quote the X-Request-Id response header when reporting it".into(),
-            _ => res.response().error().map(|e| e.to_string()).unwrap_or_else(|| status.canonical_reason().unwrap_or("error").into()),
+            s if s.is_server_error() => {
+                "an internal error occurred; quote the X-Request-Id response header when reporting it".into()
+            }
+            _ => res
+                .response()
+                .error()
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").into()),
         };
         let (kind, title) = match status {
             StatusCode::NOT_FOUND => ("not-found", "Not found"),

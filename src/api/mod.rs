@@ -45,58 +45,70 @@ pub fn openapi_json() -> String {
 }
 
 /// 405 for a method a resource does not have, naming those it has.
-fn not_allowed(allow: &'static str) -> impl Fn(HttpRequest) -> std::future::Ready<Result<HttpResponse, ApiError>> + Clone {
+fn not_allowed(
+    allow: &'static str,
+) -> impl Fn(HttpRequest) -> std::future::Ready<Result<HttpResponse, ApiError>> + Clone {
     move |_req| std::future::ready(Err(ApiError::method_not_allowed().with_header(header::ALLOW, allow)))
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/healthz").route(web::get().to(ops::healthz)).default_service(web::to(not_allowed("GET"))))
-        .service(web::resource("/readyz").route(web::get().to(ops::readyz)).default_service(web::to(not_allowed("GET"))))
-        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
-        .service(web::redirect("/docs", "/docs/"))
-        .service(
-            web::scope("/v1")
-                .service(
-                    web::resource("/parties")
-                        .route(web::get().to(parties::list))
-                        .route(web::post().to(parties::create))
-                        .default_service(web::to(not_allowed("GET, POST"))),
-                )
-                .service(
-                    web::resource("/parties/{slug}")
-                        .route(web::get().to(parties::get))
-                        .route(web::patch().to(parties::patch))
-                        .default_service(web::to(not_allowed("GET, PATCH"))),
-                )
-                .service(
-                    web::resource("/incidents")
-                        .route(web::get().to(incidents::list))
-                        .route(web::post().to(incidents::create))
-                        .default_service(web::to(not_allowed("GET, POST"))),
-                )
-                .service(
-                    web::resource("/incidents/batch")
-                        .route(web::post().to(incidents::batch))
-                        .default_service(web::to(not_allowed("POST"))),
-                )
-                .service(
-                    web::resource("/incidents/{id}")
-                        .route(web::get().to(incidents::get))
-                        .route(web::patch().to(incidents::patch))
-                        .route(web::delete().to(incidents::delete))
-                        .default_service(web::to(not_allowed("GET, PATCH, DELETE"))),
-                )
-                .service(
-                    web::resource("/incidents/{id}/history")
-                        .route(web::get().to(incidents::history))
-                        .default_service(web::to(not_allowed("GET"))),
-                )
-                .service(
-                    web::resource("/incidents/{id}/claims")
-                        .route(web::post().to(claims::create))
-                        .default_service(web::to(not_allowed("POST"))),
-                )
-                .service(web::resource("/claims").route(web::get().to(claims::list)).default_service(web::to(not_allowed("GET"))))
-                .service(web::resource("/claims/{id}").route(web::get().to(claims::get)).default_service(web::to(not_allowed("GET")))),
-        );
+    cfg.service(
+        web::resource("/healthz").route(web::get().to(ops::healthz)).default_service(web::to(not_allowed("GET"))),
+    )
+    .service(web::resource("/readyz").route(web::get().to(ops::readyz)).default_service(web::to(not_allowed("GET"))))
+    .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
+    .service(web::redirect("/docs", "/docs/"))
+    .service(
+        web::scope("/v1")
+            .service(
+                web::resource("/parties")
+                    .route(web::get().to(parties::list))
+                    .route(web::post().to(parties::create))
+                    .default_service(web::to(not_allowed("GET, POST"))),
+            )
+            .service(
+                web::resource("/parties/{slug}")
+                    .route(web::get().to(parties::get))
+                    .route(web::patch().to(parties::patch))
+                    .default_service(web::to(not_allowed("GET, PATCH"))),
+            )
+            .service(
+                web::resource("/incidents")
+                    .route(web::get().to(incidents::list))
+                    .route(web::post().to(incidents::create))
+                    .default_service(web::to(not_allowed("GET, POST"))),
+            )
+            .service(
+                web::resource("/incidents/batch")
+                    .route(web::post().to(incidents::batch))
+                    .default_service(web::to(not_allowed("POST"))),
+            )
+            .service(
+                web::resource("/incidents/{id}")
+                    .route(web::get().to(incidents::get))
+                    .route(web::patch().to(incidents::patch))
+                    .route(web::delete().to(incidents::delete))
+                    .default_service(web::to(not_allowed("GET, PATCH, DELETE"))),
+            )
+            .service(
+                web::resource("/incidents/{id}/history")
+                    .route(web::get().to(incidents::history))
+                    .default_service(web::to(not_allowed("GET"))),
+            )
+            .service(
+                web::resource("/incidents/{id}/claims")
+                    .route(web::post().to(claims::create))
+                    .default_service(web::to(not_allowed("POST"))),
+            )
+            .service(
+                web::resource("/claims")
+                    .route(web::get().to(claims::list))
+                    .default_service(web::to(not_allowed("GET"))),
+            )
+            .service(
+                web::resource("/claims/{id}")
+                    .route(web::get().to(claims::get))
+                    .default_service(web::to(not_allowed("GET"))),
+            ),
+    );
 }

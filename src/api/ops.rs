@@ -32,7 +32,8 @@ pub async fn healthz() -> HttpResponse {
 )]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let check = async {
-        let mut conn = state.pool.get().await.map_err(|e| ApiError::unavailable(format!("no database connection: {e}")))?;
+        let mut conn =
+            state.pool.get().await.map_err(|e| ApiError::unavailable(format!("no database connection: {e}")))?;
         match db::migrations_applied(&mut conn).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(ApiError::unavailable("database migrations are pending")),

@@ -7,7 +7,7 @@ use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::common::{Idempotency, Actor, Written};
+use super::common::{Actor, Idempotency, Written};
 use super::extract::{from_value, JsonValue};
 use crate::domain::attribution::Attribution;
 use crate::domain::{CountryCode, PartyKind, PartySlug};
@@ -129,7 +129,12 @@ fn no_party(slug: &str) -> ApiError {
         (status = 409, description = "The slug is taken", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn create(state: web::Data<AppState>, req: HttpRequest, actor: Actor, body: JsonValue) -> ApiResult<HttpResponse> {
+pub async fn create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    actor: Actor,
+    body: JsonValue,
+) -> ApiResult<HttpResponse> {
     let new: NewParty = from_value(body.0.clone())?;
     let mut errors = Vec::new();
     check_name(&new.name, "/name", &mut errors);
@@ -158,7 +163,9 @@ pub async fn create(state: web::Data<AppState>, req: HttpRequest, actor: Actor, 
             if !parties::insert(conn, &row).await? {
                 return Err(ApiError::conflict(format!("a party `{}` exists already", new.slug)));
             }
-            let stored = parties::get(conn, new.slug.as_str()).await?.ok_or_else(|| ApiError::internal("inserted party vanished"))?;
+            let stored = parties::get(conn, new.slug.as_str())
+                .await?
+                .ok_or_else(|| ApiError::internal("inserted party vanished"))?;
             let h = Hierarchy::load(conn).await?;
             let body = serde_json::to_value(view(stored, &h)).map_err(ApiError::internal)?;
             idem.finish(conn, Written::created(format!("/v1/parties/{}", new.slug), None, body)).await
@@ -177,7 +184,12 @@ pub async fn create(state: web::Data<AppState>, req: HttpRequest, actor: Actor, 
         (status = 404, description = "No such party", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid patch", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn patch(state: web::Data<AppState>, _actor: Actor, slug: web::Path<String>, body: JsonValue) -> ApiResult<HttpResponse> {
+pub async fn patch(
+    state: web::Data<AppState>,
+    _actor: Actor,
+    slug: web::Path<String>,
+    body: JsonValue,
+) -> ApiResult<HttpResponse> {
     let patch: PartyPatch = from_value(body.0)?;
     let mut errors = Vec::new();
     if let Some(name) = &patch.name {
@@ -190,32 +202,35 @@ pub async fn patch(state: web::Data<AppState>, _actor: Actor, slug: web::Path<St
     let mut conn = state.pool.get().await?;
     let view = conn
         .transaction::<_, ApiError, _>(async |conn| {
-                parties::lock_hierarchy(conn).await?;
-                if parties::get(conn, &slug).await?.is_none() {
-                    return Err(no_party(&slug));
+            parties::lock_hierarchy(conn).await?;
+            if parties::get(conn, &slug).await?.is_none() {
+                return Err(no_party(&slug));
+            }
+            let h = Hierarchy::load(conn).await?;
+            if let Some(Some(parent)) = &patch.parent {
+                if !h.exists(parent.as_str()) {
+                    return Err(ApiError::field("/parent", format!("no party `{parent}`")));
                 }
-                let h = Hierarchy::load(conn).await?;
-                if let Some(Some(parent)) = &patch.parent {
-                    if !h.exists(parent.as_str()) {
-                        return Err(ApiError::field("/parent", format!("no party `{parent}`")));
-                    }
-                    if h.is_self_or_ancestor(&slug, parent.as_str()) {
-                        return Err(ApiError::field("/parent", format!("`{parent}` is `{slug}` or below it: that would make a cycle")));
-                    }
+                if h.is_self_or_ancestor(&slug, parent.as_str()) {
+                    return Err(ApiError::field(
+                        "/parent",
+                        format!("`{parent}` is `{slug}` or below it: that would make a cycle"),
+                    ));
                 }
-                let changes = PartyChanges {
-                    name: patch.name.map(|n| n.trim().to_string()),
-                    kind: patch.kind.map(|k| k.as_str().to_string()),
-                    country: patch.country.map(|c| c.map(|c| c.as_str().to_string())),
-                    parent: patch.parent.clone().map(|p| p.map(PartySlug::into_string)),
-                    updated_at: Some(Utc::now()),
-                };
-                let row = parties::update(conn, &slug, &changes).await?;
-                let h = Hierarchy::load(conn).await?;
-                if patch.parent.is_some() {
-                    rederive_attribution(conn, &h, &h.subtree(&slug)).await?;
-                }
-                Ok(view(row, &h))
+            }
+            let changes = PartyChanges {
+                name: patch.name.map(|n| n.trim().to_string()),
+                kind: patch.kind.map(|k| k.as_str().to_string()),
+                country: patch.country.map(|c| c.map(|c| c.as_str().to_string())),
+                parent: patch.parent.clone().map(|p| p.map(PartySlug::into_string)),
+                updated_at: Some(Utc::now()),
+            };
+            let row = parties::update(conn, &slug, &changes).await?;
+            let h = Hierarchy::load(conn).await?;
+            if patch.parent.is_some() {
+                rederive_attribution(conn, &h, &h.subtree(&slug)).await?;
+            }
+            Ok(view(row, &h))
         })
         .await?;
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(view))

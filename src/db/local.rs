@@ -116,9 +116,13 @@ pub fn ensure_running(args: &LocalDbArgs) -> anyhow::Result<String> {
     let status = pg_command(&bin, "pg_ctl", &["-D", &dir_s, "status"]).output()?;
     if !status.status.success() {
         tracing::info!(dir = %dir_s, port = args.local_db_port, "starting the project-local PostgreSQL cluster");
-        let opts = format!("-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories={dir_s}", args.local_db_port);
+        let opts =
+            format!("-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories={dir_s}", args.local_db_port);
         let log = dir.join("postgres.log").to_string_lossy().into_owned();
-        run(pg_command(&bin, "pg_ctl", &["-D", &dir_s, "-l", &log, "-o", &opts, "-w", "-t", "60", "start"]), "pg_ctl start")?;
+        run(
+            pg_command(&bin, "pg_ctl", &["-D", &dir_s, "-l", &log, "-o", &opts, "-w", "-t", "60", "start"]),
+            "pg_ctl start",
+        )?;
     }
     wait_and_create_database(&bin, args, &dir_s)?;
     Ok(url(args))
@@ -131,20 +135,49 @@ fn wait_and_create_database(bin: &Path, args: &LocalDbArgs, dir: &str) -> anyhow
         let out = pg_command(
             bin,
             "psql",
-            &["-h", "127.0.0.1", "-p", &port, "-U", "postgres", "-d", "postgres", "-tAc", &format!("SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'")],
+            &[
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-tAc",
+                &format!("SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'"),
+            ],
         )
         .output()?;
         if out.status.success() {
             if String::from_utf8_lossy(&out.stdout).trim() != "1" {
                 run(
-                    pg_command(bin, "psql", &["-h", "127.0.0.1", "-p", &port, "-U", "postgres", "-d", "postgres", "-c", &format!("CREATE DATABASE {DATABASE}")]),
+                    pg_command(
+                        bin,
+                        "psql",
+                        &[
+                            "-h",
+                            "127.0.0.1",
+                            "-p",
+                            &port,
+                            "-U",
+                            "postgres",
+                            "-d",
+                            "postgres",
+                            "-c",
+                            &format!("CREATE DATABASE {DATABASE}"),
+                        ],
+                    ),
                     "CREATE DATABASE",
                 )?;
             }
             return Ok(());
         }
         if Instant::now() > deadline {
-            bail!("the cluster in {dir} did not accept connections on port {port}: {}", String::from_utf8_lossy(&out.stderr));
+            bail!(
+                "the cluster in {dir} did not accept connections on port {port}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         std::thread::sleep(Duration::from_millis(200));
     }

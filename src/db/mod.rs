@@ -11,7 +11,7 @@ use diesel::Connection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use futures_util::FutureExt;
 
@@ -41,8 +41,7 @@ pub fn build_pool(url: &str, args: &DatabaseArgs) -> anyhow::Result<DbPool> {
         let url = url.to_string();
         async move {
             let mut conn = AsyncPgConnection::establish(&url).await?;
-            diesel::sql_query(format!("SET statement_timeout = {statement_timeout}; SET TIME ZONE 'UTC'"))
-                .execute(&mut conn)
+            conn.batch_execute(&format!("SET statement_timeout = {statement_timeout}; SET TIME ZONE 'UTC'"))
                 .await
                 .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
             Ok(conn)
@@ -67,8 +66,10 @@ pub fn build_pool(url: &str, args: &DatabaseArgs) -> anyhow::Result<DbPool> {
 pub fn run_migrations_blocking(url: &str) -> anyhow::Result<Vec<String>> {
     let url = url.to_string();
     std::thread::spawn(move || -> anyhow::Result<Vec<String>> {
-        let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url).context("connecting to PostgreSQL")?;
-        let applied = conn.run_pending_migrations(MIGRATIONS).map_err(|e| anyhow::anyhow!("applying migrations: {e}"))?;
+        let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url)
+            .context("connecting to PostgreSQL")?;
+        let applied =
+            conn.run_pending_migrations(MIGRATIONS).map_err(|e| anyhow::anyhow!("applying migrations: {e}"))?;
         Ok(applied.iter().map(|v| v.to_string()).collect())
     })
     .join()
@@ -86,6 +87,6 @@ pub async fn migrations_applied(conn: &mut AsyncPgConnection) -> Result<bool, di
     let applied: Vec<Version> = diesel::sql_query("SELECT version FROM __diesel_schema_migrations").load(conn).await?;
     let applied: std::collections::HashSet<String> = applied.into_iter().map(|v| v.version).collect();
     let wanted = diesel::migration::MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS)
-        .map_err(|e| diesel::result::Error::QueryBuilderError(e))?;
+        .map_err(diesel::result::Error::QueryBuilderError)?;
     Ok(wanted.iter().all(|m| applied.contains(&m.name().version().to_string())))
 }

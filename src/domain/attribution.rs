@@ -51,7 +51,7 @@ pub struct Attribution {
 impl Attribution {
     /// Derives the attribution. `side_of` gives a party's side (its
     /// top-most ancestor).
-    pub fn derive<'a>(claims: &'a [ClaimFacts], side_of: impl Fn(&str) -> Option<&'a str>) -> Self {
+    pub fn derive<'s>(claims: &[ClaimFacts], side_of: impl Fn(&str) -> Option<&'s str>) -> Self {
         let by_id: HashMap<Uuid, &ClaimFacts> = claims.iter().map(|c| (c.id, c)).collect();
         let retractions_of: HashMap<Uuid, Vec<&ClaimFacts>> = claims
             .iter()
@@ -67,7 +67,8 @@ impl Attribution {
         // A claim stands unless one of its retractions stands. Claims only
         // answer earlier claims, so the chain ends.
         fn stands(c: &ClaimFacts, retractions_of: &HashMap<Uuid, Vec<&ClaimFacts>>, depth: usize) -> bool {
-            depth > 1000 || !retractions_of.get(&c.id).is_some_and(|rs| rs.iter().any(|r| stands(r, retractions_of, depth + 1)))
+            depth > 1000
+                || !retractions_of.get(&c.id).is_some_and(|rs| rs.iter().any(|r| stands(r, retractions_of, depth + 1)))
         }
         let standing: Vec<&ClaimFacts> =
             claims.iter().filter(|c| c.stance != Stance::Retracts && stands(c, &retractions_of, 0)).collect();

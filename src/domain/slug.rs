@@ -16,7 +16,10 @@ impl PartySlug {
         if ok {
             Ok(Self(s.to_string()))
         } else {
-            Err(format!("`{}` is not a party slug (lowercase letters, digits and dashes, 1 to 63, not starting with a dash)", truncate(s)))
+            Err(format!(
+                "`{}` is not a party slug (lowercase letters, digits and dashes, 1 to 63, not starting with a dash)",
+                truncate(s)
+            ))
         }
     }
 

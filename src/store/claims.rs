@@ -52,10 +52,17 @@ pub struct ClaimFilter {
 }
 
 /// One page of claims in (stated_at, id) order, after `after`.
-pub async fn page(conn: &mut Conn, f: &ClaimFilter, after: Option<(DateTime<Utc>, Uuid)>, limit: i64) -> QueryResult<Vec<ClaimRow>> {
+pub async fn page(
+    conn: &mut Conn,
+    f: &ClaimFilter,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> QueryResult<Vec<ClaimRow>> {
     let mut q = claims::table.into_boxed::<Pg>().select(ClaimRow::as_select());
     if !f.include_deleted {
-        q = q.filter(claims::incident_id.eq_any(incidents::table.select(incidents::id).filter(incidents::deleted_at.is_null())));
+        q = q.filter(
+            claims::incident_id.eq_any(incidents::table.select(incidents::id).filter(incidents::deleted_at.is_null())),
+        );
     }
     if !f.incident_id.is_empty() {
         q = q.filter(claims::incident_id.eq_any(f.incident_id.clone()));

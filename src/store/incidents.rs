@@ -82,7 +82,12 @@ pub async fn insert(conn: &mut Conn, row: &IncidentRow, srcs: &[SourceRow], ext:
 }
 
 /// Inserts many incidents in few statements (the batch endpoint).
-pub async fn insert_many(conn: &mut Conn, rows: &[IncidentRow], srcs: &[SourceRow], ext: &[ExternalIdRow]) -> QueryResult<()> {
+pub async fn insert_many(
+    conn: &mut Conn,
+    rows: &[IncidentRow],
+    srcs: &[SourceRow],
+    ext: &[ExternalIdRow],
+) -> QueryResult<()> {
     // PostgreSQL takes at most 65535 bind parameters per statement.
     for chunk in rows.chunks(1000) {
         diesel::insert_into(incidents::table).values(chunk).execute(conn).await?;
@@ -312,12 +317,19 @@ pub async fn page(
 
 /// Stores the attribution roles of new incidents (their `denied` and
 /// `disputed` columns were inserted with the rows).
-pub async fn insert_roles<'a>(conn: &mut Conn, items: impl Iterator<Item = (Uuid, &'a Attribution)>) -> QueryResult<()> {
+pub async fn insert_roles<'a>(
+    conn: &mut Conn,
+    items: impl Iterator<Item = (Uuid, &'a Attribution)>,
+) -> QueryResult<()> {
     let rows: Vec<_> = items
         .flat_map(|(id, a)| {
             a.roles()
                 .map(move |(role, party)| {
-                    (incident_parties::incident_id.eq(id), incident_parties::role.eq(role), incident_parties::party.eq(party.to_string()))
+                    (
+                        incident_parties::incident_id.eq(id),
+                        incident_parties::role.eq(role),
+                        incident_parties::party.eq(party.to_string()),
+                    )
                 })
                 .collect::<Vec<_>>()
         })

@@ -7,3 +7,11 @@ pub mod parties;
 pub mod revisions;
 
 pub use diesel_async::AsyncPgConnection as Conn;
+
+/// The current time at PostgreSQL's precision (microseconds), so that what
+/// a write answers equals what a later read returns.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::{DurationRound, TimeDelta};
+    let now = chrono::Utc::now();
+    now.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(now)
+}

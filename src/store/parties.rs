@@ -68,7 +68,8 @@ pub async fn lock_hierarchy(conn: &mut Conn) -> QueryResult<()> {
 /// Every party's parent, for walking the hierarchy in memory (the table
 /// is small: hundreds of rows).
 pub async fn parents(conn: &mut Conn) -> QueryResult<HashMap<String, Option<String>>> {
-    let rows: Vec<(String, Option<String>)> = parties::table.select((parties::slug, parties::parent)).load(conn).await?;
+    let rows: Vec<(String, Option<String>)> =
+        parties::table.select((parties::slug, parties::parent)).load(conn).await?;
     Ok(rows.into_iter().collect())
 }
 

@@ -1,0 +1,13 @@
+//! Integration tests: the real application, over HTTP, on a PostgreSQL
+//! database of each test's own.
+
+mod claims;
+mod filters;
+mod health;
+mod helpers;
+mod idempotency;
+mod incidents;
+mod openapi;
+mod pagination;
+mod parties;
+mod validation;
