@@ -45,9 +45,31 @@ impl Application {
         self.port
     }
 
-    /// Runs until SIGTERM or SIGINT, then lets in-flight requests finish.
+    /// Runs until SIGTERM or SIGINT, then stops accepting connections and
+    /// lets in-flight requests finish (up to the shutdown timeout).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: finishing in-flight requests");
+            handle.stop(true).await;
+        });
         self.server.await
+    }
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
@@ -69,6 +91,7 @@ fn serve(listener: TcpListener, state: AppState, http: &HttpArgs) -> anyhow::Res
             .configure(api::routes)
     })
     .listen(listener)?
+    .disable_signals()
     .shutdown_timeout(http.shutdown_timeout);
     if let Some(workers) = http.workers {
         server = server.workers(workers);

@@ -237,7 +237,8 @@ pub fn prepare_claims(
 
 /// Add a claim to an incident. Its attribution is derived again in the same
 /// transaction, and the history records the claim.
-#[utoipa::path(post, path = "/v1/incidents/{id}/claims", tag = "claims", request_body = NewClaim,
+#[utoipa::path(
+    operation_id = "createClaim",post, path = "/v1/incidents/{id}/claims", tag = "claims", request_body = NewClaim,
     params(
         ("id" = Uuid, Path, description = "The incident"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first answer"),
@@ -301,7 +302,8 @@ pub async fn create(
 }
 
 /// One claim.
-#[utoipa::path(get, path = "/v1/claims/{id}", tag = "claims",
+#[utoipa::path(
+    operation_id = "getClaim",get, path = "/v1/claims/{id}", tag = "claims",
     params(("id" = Uuid, Path, description = "The claim")),
     responses(
         (status = 200, description = "The claim", body = ClaimView),
@@ -316,7 +318,8 @@ pub async fn get(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult
 }
 
 /// List claims, oldest statement first.
-#[utoipa::path(get, path = "/v1/claims", tag = "claims",
+#[utoipa::path(
+    operation_id = "listClaims",get, path = "/v1/claims", tag = "claims",
     params(
         ("incident_id" = Option<Vec<Uuid>>, Query, description = "Only these incidents (repeat or comma-separate)", explode = true),
         ("claimant" = Option<Vec<String>>, Query, description = "Only claims by these parties", explode = true),

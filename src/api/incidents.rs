@@ -608,7 +608,8 @@ async fn insert_prepared(conn: &mut Conn, prepared: &[Prepared], actor: &Actor) 
 }
 
 /// Create an incident, with its sources and first claims, in one transaction.
-#[utoipa::path(post, path = "/v1/incidents", tag = "incidents", request_body = NewIncident,
+#[utoipa::path(
+    operation_id = "createIncident",post, path = "/v1/incidents", tag = "incidents", request_body = NewIncident,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first answer; the same key with another body is a 422")),
     responses(
         (status = 201, description = "Created", body = IncidentView, headers(("Location" = String), ("ETag" = String))),
@@ -651,7 +652,8 @@ pub async fn create(
 }
 
 /// Create up to 1000 incidents, all or nothing.
-#[utoipa::path(post, path = "/v1/incidents/batch", tag = "incidents", request_body = BatchRequest,
+#[utoipa::path(
+    operation_id = "createIncidentBatch",post, path = "/v1/incidents/batch", tag = "incidents", request_body = BatchRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     responses(
         (status = 201, description = "All created", body = BatchResponse),
@@ -707,7 +709,8 @@ pub async fn batch(
 }
 
 /// One incident with its claims and attribution.
-#[utoipa::path(get, path = "/v1/incidents/{id}", tag = "incidents",
+#[utoipa::path(
+    operation_id = "getIncident",get, path = "/v1/incidents/{id}", tag = "incidents",
     params(("id" = Uuid, Path, description = "The incident"), ("If-None-Match" = Option<String>, Header, description = "An ETag: 304 when unchanged")),
     responses(
         (status = 200, description = "The incident", body = IncidentView, headers(("ETag" = String))),
@@ -759,7 +762,8 @@ const READ_ONLY: &[&str] = &["id", "version", "claims", "attribution", "created_
 
 /// Change an incident with a JSON merge patch (RFC 7396). `claims` are
 /// added through their own endpoint, not patched.
-#[utoipa::path(patch, path = "/v1/incidents/{id}", tag = "incidents",
+#[utoipa::path(
+    operation_id = "patchIncident",patch, path = "/v1/incidents/{id}", tag = "incidents",
     request_body(content = Object, content_type = "application/merge-patch+json", description = "Fields of the incident to change; null removes an optional field",
         example = json!({"verification": "corroborated", "casualties": {"wounded_military": 1}})),
     params(("id" = Uuid, Path, description = "The incident"), ("If-Match" = String, Header, description = "The ETag of the version being changed")),
@@ -841,7 +845,8 @@ pub async fn patch(
 
 /// Delete an incident. Deletes are soft: the incident leaves lists and
 /// counts, GET answers 410, and its history stays.
-#[utoipa::path(delete, path = "/v1/incidents/{id}", tag = "incidents",
+#[utoipa::path(
+    operation_id = "deleteIncident",delete, path = "/v1/incidents/{id}", tag = "incidents",
     params(("id" = Uuid, Path, description = "The incident"), ("If-Match" = String, Header, description = "The ETag of the version being deleted")),
     responses(
         (status = 204, description = "Deleted"),
@@ -876,7 +881,8 @@ pub async fn delete(
 }
 
 /// Every revision of an incident, oldest first; deleted incidents keep theirs.
-#[utoipa::path(get, path = "/v1/incidents/{id}/history", tag = "incidents",
+#[utoipa::path(
+    operation_id = "getIncidentHistory",get, path = "/v1/incidents/{id}/history", tag = "incidents",
     params(("id" = Uuid, Path, description = "The incident")),
     responses(
         (status = 200, description = "The revisions", body = History),
@@ -897,7 +903,8 @@ pub async fn history(state: web::Data<AppState>, id: web::Path<String>) -> ApiRe
 }
 
 /// List incidents, newest first (or in change order with `updated_since`).
-#[utoipa::path(get, path = "/v1/incidents", tag = "incidents",
+#[utoipa::path(
+    operation_id = "listIncidents",get, path = "/v1/incidents", tag = "incidents",
     params(super::filters::IncidentFilterParams,
         ("limit" = Option<i64>, Query, description = "1 to 1000, default 50", minimum = 1, maximum = 1000),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),

@@ -95,7 +95,8 @@ fn check_name(name: &str, pointer: &str, errors: &mut Vec<FieldError>) {
 }
 
 /// List every party.
-#[utoipa::path(get, path = "/v1/parties", tag = "parties", responses((status = 200, description = "All parties, by slug", body = PartyList)))]
+#[utoipa::path(
+    operation_id = "listParties",get, path = "/v1/parties", tag = "parties", responses((status = 200, description = "All parties, by slug", body = PartyList)))]
 pub async fn list(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
     let rows = parties::list(&mut conn).await?;
@@ -104,7 +105,8 @@ pub async fn list(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
 }
 
 /// One party.
-#[utoipa::path(get, path = "/v1/parties/{slug}", tag = "parties",
+#[utoipa::path(
+    operation_id = "getParty",get, path = "/v1/parties/{slug}", tag = "parties",
     params(("slug" = String, Path, description = "The party's slug")),
     responses(
         (status = 200, description = "The party", body = PartyView),
@@ -122,7 +124,8 @@ fn no_party(slug: &str) -> ApiError {
 }
 
 /// Create a party.
-#[utoipa::path(post, path = "/v1/parties", tag = "parties", request_body = NewParty,
+#[utoipa::path(
+    operation_id = "createParty",post, path = "/v1/parties", tag = "parties", request_body = NewParty,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first answer")),
     responses(
         (status = 201, description = "Created", body = PartyView, headers(("Location" = String))),
@@ -177,7 +180,8 @@ pub async fn create(
 /// Change a party (JSON merge patch). Re-parenting refuses cycles and
 /// re-derives the attribution of every incident the moved parties took
 /// part in, since sides decide what a denial answers.
-#[utoipa::path(patch, path = "/v1/parties/{slug}", tag = "parties", request_body(content = PartyPatch, content_type = "application/merge-patch+json"),
+#[utoipa::path(
+    operation_id = "patchParty",patch, path = "/v1/parties/{slug}", tag = "parties", request_body(content = PartyPatch, content_type = "application/merge-patch+json"),
     params(("slug" = String, Path, description = "The party's slug")),
     responses(
         (status = 200, description = "The changed party", body = PartyView),
