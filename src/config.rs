@@ -37,6 +37,9 @@ pub enum Command {
     Openapi,
     /// Load the reference parties of the South Caucasus (idempotent).
     Seed(DatabaseArgs),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Manage the project-local PostgreSQL cluster used when no DATABASE_URL is given.
     #[command(name = "local-db", subcommand)]
     LocalDb(LocalDbCommand),
@@ -54,7 +57,7 @@ pub struct DatabaseArgs {
     #[arg(long, env = "CEASEFIRE_POOL_SIZE", default_value_t = 10)]
     pub pool_size: usize,
     /// How long a request waits for a pooled connection before it gets a 503, in milliseconds.
-    #[arg(long, env = "CEASEFIRE_POOL_TIMEOUT_MS", default_value_t = 3000)]
+    #[arg(long, env = "CEASEFIRE_POOL_TIMEOUT_MS", default_value_t = 2000)]
     pub pool_timeout_ms: u64,
     /// PostgreSQL statement_timeout for every pooled connection, in milliseconds.
     #[arg(long, env = "CEASEFIRE_STATEMENT_TIMEOUT_MS", default_value_t = 30000)]
@@ -93,11 +96,33 @@ pub struct HttpArgs {
     /// Seconds given to in-flight requests on SIGTERM/SIGINT before the server stops.
     #[arg(long, env = "CEASEFIRE_SHUTDOWN_TIMEOUT", default_value_t = 30)]
     pub shutdown_timeout: u64,
+    /// Require a key (of any role) for reads too.
+    #[arg(long, env = "CEASEFIRE_PRIVATE_READS")]
+    pub private_reads: bool,
+    /// Sustained requests per second allowed per API key, or per client IP
+    /// without a key (0: no limit).
+    #[arg(long, env = "CEASEFIRE_RATE_LIMIT", default_value_t = 50)]
+    pub rate_limit: u32,
+    /// Requests a key or IP may send at once above the sustained rate.
+    #[arg(long, env = "CEASEFIRE_RATE_BURST", default_value_t = 200)]
+    pub rate_burst: u32,
+    /// Origins allowed to call the API from a browser with any method
+    /// (comma-separated). GET and HEAD are open to every origin.
+    #[arg(long, env = "CEASEFIRE_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for HttpArgs {
     fn default() -> Self {
-        Self { body_limit: 4 * 1024 * 1024, workers: None, shutdown_timeout: 30 }
+        Self {
+            body_limit: 4 * 1024 * 1024,
+            workers: None,
+            shutdown_timeout: 30,
+            private_reads: false,
+            rate_limit: 50,
+            rate_burst: 200,
+            cors_origins: Vec::new(),
+        }
     }
 }
 
@@ -107,4 +132,23 @@ pub enum LocalDbCommand {
     Start(LocalDbArgs),
     /// Stop the cluster.
     Stop(LocalDbArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key; prints it alone on the last line of stdout (it is shown once).
+    Create {
+        /// Who holds the key.
+        #[arg(long)]
+        name: String,
+        /// reader, reporter, editor or admin.
+        #[arg(long, value_parser = parse_role)]
+        role: crate::domain::Role,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+fn parse_role(s: &str) -> Result<crate::domain::Role, String> {
+    crate::domain::Role::parse(s)
 }

@@ -1,6 +1,6 @@
 use clap::Parser;
 
-use ceasefire::config::{Cli, Command, LocalDbCommand};
+use ceasefire::config::{Cli, Command, KeysCommand, LocalDbCommand};
 use ceasefire::{db, seed, startup::Application, telemetry};
 
 fn main() -> std::process::ExitCode {
@@ -45,6 +45,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("seeded: {added} new part{}", if added == 1 { "y" } else { "ies" });
             Ok(())
         }),
+        Command::Keys(KeysCommand::Create { name, role, database }) => {
+            actix_web::rt::System::new().block_on(async move {
+                let url = db::resolve_url(&database)?;
+                db::run_migrations_blocking(&url)?;
+                let pool = db::build_pool(&url, &database)?;
+                let mut conn = pool.get().await?;
+                let created = ceasefire::api::keys::create_key(&mut conn, &name, role)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+                println!(
+                    "created {} key {} named {:?}; it is shown this once:",
+                    created.view.role, created.view.id, created.view.name
+                );
+                println!("{}", created.key);
+                Ok(())
+            })
+        }
         Command::LocalDb(LocalDbCommand::Start(args)) => {
             println!("{}", db::local::ensure_running(&args)?);
             Ok(())

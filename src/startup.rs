@@ -17,6 +17,8 @@ use crate::db::{self, DbPool};
 pub struct AppState {
     pub pool: DbPool,
     pub body_limit: usize,
+    /// Reads need a key too.
+    pub private_reads: bool,
 }
 
 pub struct Application {
@@ -35,7 +37,7 @@ impl Application {
         let pool = db::build_pool(&url, database)?;
         let listener = TcpListener::bind(bind).with_context(|| format!("binding {bind}"))?;
         let port = listener.local_addr()?.port();
-        let state = AppState { pool, body_limit: http.body_limit };
+        let state = AppState { pool, body_limit: http.body_limit, private_reads: http.private_reads };
         let server = serve(listener, state, http)?;
         tracing::info!(address = %listener_addr(bind, port), "listening");
         Ok(Self { port, server })
@@ -79,12 +81,18 @@ fn listener_addr(bind: std::net::SocketAddr, port: u16) -> std::net::SocketAddr 
 
 fn serve(listener: TcpListener, state: AppState, http: &HttpArgs) -> anyhow::Result<Server> {
     let body_limit = http.body_limit;
+    let limiter = web::Data::new(api::middleware::RateLimiter::new(http.rate_limit, http.rate_burst));
+    let cors_origins = http.cors_origins.clone();
     let mut server = HttpServer::new(move || {
         App::new()
             .wrap(api::middleware::problem_for_every_error())
+            .wrap(actix_web::middleware::from_fn(api::middleware::rate_limit))
+            .wrap(actix_web::middleware::from_fn(api::middleware::security_headers))
+            .wrap(api::middleware::cors(&cors_origins))
             .wrap(actix_web::middleware::from_fn(api::middleware::request_id_header))
             .wrap(TracingLogger::default())
             .app_data(web::Data::new(state.clone()))
+            .app_data(limiter.clone())
             .app_data(web::PayloadConfig::new(body_limit))
             .app_data(api::extract::query_config())
             .app_data(api::extract::path_config())

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::common::{page_response, parse_limit, Actor, Cursor, Idempotency, Page, Written};
+use super::auth::{AsReporter, CanRead};
+use super::common::{page_response, parse_limit, Cursor, Idempotency, Page, Written};
 use super::extract::{clip, from_value, JsonValue, QueryParams};
 use super::incidents::{check_url, parse_incident_id, parse_time_param, record_change};
 use crate::domain::attribution::{Attribution, ClaimFacts};
@@ -252,7 +253,7 @@ pub fn prepare_claims(
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
-    actor: Actor,
+    AsReporter(actor): AsReporter,
     id: web::Path<String>,
     body: JsonValue,
 ) -> ApiResult<HttpResponse> {
@@ -309,7 +310,7 @@ pub async fn create(
         (status = 200, description = "The claim", body = ClaimView),
         (status = 404, description = "No such claim", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn get(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn get(state: web::Data<AppState>, _read: CanRead, id: web::Path<String>) -> ApiResult<HttpResponse> {
     let not_found = || ApiError::not_found(format!("no claim {}", clip(&id)));
     let claim_id = Uuid::parse_str(&id).map_err(|_| not_found())?;
     let mut conn = state.pool.get().await?;
@@ -335,7 +336,7 @@ pub async fn get(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult
         (status = 200, description = "A page of claims", body = Page<ClaimView>),
         (status = 400, description = "Invalid query", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
+pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) -> ApiResult<HttpResponse> {
     let mut q = QueryParams::from_request(&req)?;
     let filter = ClaimFilter {
         incident_id: q

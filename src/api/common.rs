@@ -3,7 +3,7 @@
 
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::http::StatusCode;
-use actix_web::{dev::Payload, FromRequest, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
@@ -11,34 +11,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use super::auth::Actor;
 use crate::error::{ApiError, FieldError};
 use crate::store::idempotency::{self, Begin, SavedResponse};
 use crate::store::Conn;
-
-/// Who makes a request. Until API keys exist every caller is anonymous
-/// and may write; handlers already take an `Actor` so that the role check
-/// lands in one place.
-#[derive(Debug, Clone)]
-pub struct Actor {
-    /// The API key's id, recorded in the history.
-    pub key_id: Option<String>,
-}
-
-impl Actor {
-    /// The scope in which Idempotency-Keys are unique: one per API key.
-    pub fn idempotency_scope(&self) -> &str {
-        self.key_id.as_deref().unwrap_or("anonymous")
-    }
-}
-
-impl FromRequest for Actor {
-    type Error = ApiError;
-    type Future = std::future::Ready<Result<Self, ApiError>>;
-
-    fn from_request(_req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        std::future::ready(Ok(Actor { key_id: None }))
-    }
-}
 
 /// A write's answer, as it is sent and as it is saved for replays.
 pub struct Written {

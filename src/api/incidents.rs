@@ -11,12 +11,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::auth::{Actor, AsEditor, AsReporter, CanRead};
 use super::claims::{attribution, prepare_claims, ClaimContext, ClaimView, NewClaim};
-use super::common::{not_modified, page_response, parse_limit, Actor, Cursor, Idempotency, Page, Written};
+use super::common::{not_modified, page_response, parse_limit, Cursor, Idempotency, Page, Written};
 use super::extract::{clip, from_value_at, JsonValue, QueryParams};
 use super::filters::incident_filter;
 use crate::domain::attribution::Attribution;
-use crate::domain::{CountryCode, IncidentType, LocationPrecision, TimePrecision, Verification};
+use crate::domain::{CountryCode, IncidentType, LocationPrecision, Role, TimePrecision, Verification};
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::startup::AppState;
 use crate::store::claims::{self as claim_store, ClaimRow};
@@ -492,6 +493,15 @@ pub async fn record_change(
     Ok(())
 }
 
+/// Setting the verification of a new incident is for editors.
+fn require_writer(actor: &Actor, incidents: &[serde_json::Value]) -> ApiResult<()> {
+    let verifies = incidents.iter().any(|i| i.get("verification").is_some_and(|v| v != "unverified"));
+    if verifies {
+        actor.require(Role::Editor)?;
+    }
+    Ok(())
+}
+
 /// A new incident, checked and turned into the rows to insert.
 struct Prepared {
     record: IncidentRecord,
@@ -620,9 +630,10 @@ async fn insert_prepared(conn: &mut Conn, prepared: &[Prepared], actor: &Actor) 
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
-    actor: Actor,
+    AsReporter(actor): AsReporter,
     body: JsonValue,
 ) -> ApiResult<HttpResponse> {
+    require_writer(&actor, std::slice::from_ref(&body.0))?;
     let mut conn = state.pool.get().await?;
     let value = body.0;
     let actor2 = actor.clone();
@@ -662,7 +673,7 @@ pub async fn create(
 pub async fn batch(
     state: web::Data<AppState>,
     req: HttpRequest,
-    actor: Actor,
+    AsReporter(actor): AsReporter,
     body: JsonValue,
 ) -> ApiResult<HttpResponse> {
     let value = body.0;
@@ -673,6 +684,7 @@ pub async fn batch(
     if let Some(extra) = value.as_object().and_then(|o| o.keys().find(|k| *k != "incidents")) {
         return Err(ApiError::field(format!("/{}", clip(extra)), "unknown field"));
     }
+    require_writer(&actor, &items)?;
     if items.is_empty() || items.len() > MAX_BATCH {
         return Err(ApiError::field(
             "/incidents",
@@ -718,7 +730,12 @@ pub async fn batch(
         (status = 404, description = "No such incident", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "Deleted", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn get(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn get(
+    state: web::Data<AppState>,
+    _read: CanRead,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let id = parse_incident_id(&id)?;
     let mut conn = state.pool.get().await?;
     let rec = store::get(&mut conn, id).await?.ok_or_else(|| no_incident(id))?;
@@ -778,7 +795,7 @@ const READ_ONLY: &[&str] = &["id", "version", "claims", "attribution", "created_
 pub async fn patch(
     state: web::Data<AppState>,
     req: HttpRequest,
-    actor: Actor,
+    AsEditor(actor): AsEditor,
     id: web::Path<String>,
     body: JsonValue,
 ) -> ApiResult<HttpResponse> {
@@ -858,7 +875,7 @@ pub async fn patch(
 pub async fn delete(
     state: web::Data<AppState>,
     req: HttpRequest,
-    actor: Actor,
+    AsEditor(actor): AsEditor,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = parse_incident_id(&id)?;
@@ -888,7 +905,7 @@ pub async fn delete(
         (status = 200, description = "The revisions", body = History),
         (status = 404, description = "No such incident", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn history(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn history(state: web::Data<AppState>, _read: CanRead, id: web::Path<String>) -> ApiResult<HttpResponse> {
     let id = parse_incident_id(&id)?;
     let mut conn = state.pool.get().await?;
     let revs = revisions::for_incident(&mut conn, id).await?;
@@ -914,7 +931,7 @@ pub async fn history(state: web::Data<AppState>, id: web::Path<String>) -> ApiRe
         (status = 304, description = "Unchanged since the ETag given"),
         (status = 400, description = "Invalid query", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
+pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) -> ApiResult<HttpResponse> {
     let mut q = QueryParams::from_request(&req)?;
     let raw = incident_filter(&mut q)?;
     let limit = parse_limit(q.one("limit")?)?;

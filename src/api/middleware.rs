@@ -71,3 +71,101 @@ pub async fn request_id_header(
     }
     Ok(res)
 }
+
+/// Headers on every answer: no MIME sniffing, no framing, no referrer; and
+/// answers to requests that carried a key are never stored by caches.
+pub async fn security_headers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let authenticated = req.headers().contains_key(header::AUTHORIZATION);
+    let mut res = next.call(req).await?;
+    let headers = res.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    if authenticated {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    }
+    Ok(res)
+}
+
+/// CORS: GET and HEAD from any origin (dashboards); every method from the
+/// configured origins.
+pub fn cors(origins: &[String]) -> actix_cors::Cors {
+    let exposed = ["etag", "link", "location", "x-request-id", "retry-after", "idempotent-replayed"];
+    let allowed_headers =
+        [header::AUTHORIZATION, header::CONTENT_TYPE, header::IF_MATCH, header::IF_NONE_MATCH, header::ACCEPT];
+    let origins: Vec<String> = origins.iter().map(|o| o.trim().to_string()).filter(|o| !o.is_empty()).collect();
+    let base = actix_cors::Cors::default().expose_headers(exposed).max_age(3600);
+    if origins.is_empty() {
+        base.allow_any_origin().allowed_methods(["GET", "HEAD"]).allowed_headers(allowed_headers)
+    } else {
+        let mut cors = base
+            .allowed_methods(["GET", "HEAD", "POST", "PATCH", "DELETE"])
+            .allowed_headers(allowed_headers)
+            .allowed_header(header::HeaderName::from_static("idempotency-key"));
+        for origin in &origins {
+            cors = cors.allowed_origin(origin);
+        }
+        cors
+    }
+}
+
+/// Per-key (or, without a key, per-IP) request rate limits.
+pub struct RateLimiter {
+    limiter: Option<governor::DefaultKeyedRateLimiter<String>>,
+}
+
+impl RateLimiter {
+    pub fn new(per_second: u32, burst: u32) -> Self {
+        let limiter = std::num::NonZeroU32::new(per_second).map(|rate| {
+            let burst = std::num::NonZeroU32::new(burst.max(per_second)).unwrap_or(rate);
+            governor::RateLimiter::keyed(governor::Quota::per_second(rate).allow_burst(burst))
+        });
+        Self { limiter }
+    }
+
+    /// `Err(seconds to wait)` when `key` is over its rate.
+    fn check(&self, key: &str) -> Result<(), u64> {
+        use governor::clock::Clock;
+        let Some(limiter) = &self.limiter else { return Ok(()) };
+        if limiter.len() > 100_000 {
+            limiter.retain_recent();
+        }
+        limiter.check_key(&key.to_string()).map_err(|not_until| {
+            let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
+            wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+        })
+    }
+}
+
+pub async fn rate_limit(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let exempt = matches!(req.path(), "/healthz" | "/readyz");
+    if !exempt {
+        if let Some(limiter) = req.app_data::<actix_web::web::Data<RateLimiter>>() {
+            let key = match req.headers().get(header::AUTHORIZATION) {
+                // The key's hash, so the limiter holds no secrets.
+                Some(v) => format!(
+                    "key:{}",
+                    hex::encode(&crate::domain::keys::hash(&String::from_utf8_lossy(v.as_bytes()))[..12])
+                ),
+                None => format!("ip:{}", req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default()),
+            };
+            if let Err(wait) = limiter.check(&key) {
+                let err = ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too-many-requests",
+                    "Too many requests",
+                    format!("slow down: retry in {wait} s"),
+                )
+                .with_header(header::RETRY_AFTER, &wait.max(1).to_string());
+                return Err(err.into());
+            }
+        }
+    }
+    next.call(req).await
+}

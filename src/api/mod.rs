@@ -1,10 +1,12 @@
 //! The HTTP API: routes, the OpenAPI document, and one module per resource.
 
+pub mod auth;
 pub mod claims;
 pub mod common;
 pub mod extract;
 pub mod filters;
 pub mod incidents;
+pub mod keys;
 pub mod middleware;
 pub mod ops;
 pub mod parties;
@@ -28,16 +30,84 @@ use crate::error::ApiError;
         parties::list, parties::create, parties::get, parties::patch,
         incidents::list, incidents::create, incidents::batch, incidents::get, incidents::patch, incidents::delete, incidents::history,
         claims::create, claims::list, claims::get,
+        keys::create, keys::list, keys::revoke,
     ),
+    modifiers(&CommonAnswers),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
     tags(
         (name = "incidents", description = "Incidents with their claims, attribution and history"),
         (name = "claims", description = "What each party said about an incident"),
         (name = "parties", description = "Who can accuse, be accused, deny or confirm"),
+        (name = "keys", description = "API keys (admin)"),
         (name = "operations", description = "Health and readiness"),
     )
 )]
 pub struct ApiDoc;
+
+/// Adds to every operation the answers any request may get (bad query,
+/// missing or weak key, rate limit, unavailable database) and the bearer
+/// security scheme.
+struct CommonAnswers;
+
+impl utoipa::Modify for CommonAnswers {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API key: `Authorization: Bearer cf_...`. Writes need one; reads too when the server runs with private reads."))
+                    .build(),
+            ),
+        );
+        let problem = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+                )
+                .build()
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let api = path.starts_with("/v1/");
+            for (method, op) in [
+                ("get", &mut item.get),
+                ("post", &mut item.post),
+                ("patch", &mut item.patch),
+                ("delete", &mut item.delete),
+            ] {
+                let Some(op) = op.as_mut() else { continue };
+                let mut add = |status: &str, description: &str| {
+                    op.responses.responses.entry(status.to_string()).or_insert_with(|| problem(description).into());
+                };
+                if !api {
+                    continue;
+                }
+                add("400", "Malformed request: a query parameter, header or body that cannot be parsed");
+                add("401", "No valid API key (writes always need one; reads when they are private)");
+                add("403", "The API key's role does not allow this");
+                add("429", "Too many requests; see Retry-After");
+                add("503", "The database is unavailable; retry shortly");
+                if method != "get" && method != "delete" {
+                    add("413", "The body is larger than the server accepts");
+                    add("415", "The body is not JSON");
+                    add("422", "The body is invalid; `errors` points at each field");
+                }
+                let optional = method == "get";
+                let mut security = vec![SecurityRequirement::new("bearer", Vec::<String>::new())];
+                if optional {
+                    security.insert(0, SecurityRequirement::default());
+                }
+                op.security = Some(security);
+            }
+        }
+    }
+}
 
 /// The OpenAPI document, as served at `/openapi.json`.
 pub fn openapi_json() -> String {
@@ -99,6 +169,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::resource("/incidents/{id}/claims")
                     .route(web::post().to(claims::create))
                     .default_service(web::to(not_allowed("POST"))),
+            )
+            .service(
+                web::resource("/keys")
+                    .route(web::get().to(keys::list))
+                    .route(web::post().to(keys::create))
+                    .default_service(web::to(not_allowed("GET, POST"))),
+            )
+            .service(
+                web::resource("/keys/{id}")
+                    .route(web::delete().to(keys::revoke))
+                    .default_service(web::to(not_allowed("DELETE"))),
             )
             .service(
                 web::resource("/claims")

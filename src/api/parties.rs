@@ -7,7 +7,8 @@ use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::common::{Actor, Idempotency, Written};
+use super::auth::{AsEditor, CanRead};
+use super::common::{Idempotency, Written};
 use super::extract::{from_value, JsonValue};
 use crate::domain::attribution::Attribution;
 use crate::domain::{CountryCode, PartyKind, PartySlug};
@@ -97,7 +98,7 @@ fn check_name(name: &str, pointer: &str, errors: &mut Vec<FieldError>) {
 /// List every party.
 #[utoipa::path(
     operation_id = "listParties",get, path = "/v1/parties", tag = "parties", responses((status = 200, description = "All parties, by slug", body = PartyList)))]
-pub async fn list(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+pub async fn list(state: web::Data<AppState>, _read: CanRead) -> ApiResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
     let rows = parties::list(&mut conn).await?;
     let h = Hierarchy::load(&mut conn).await?;
@@ -112,7 +113,7 @@ pub async fn list(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
         (status = 200, description = "The party", body = PartyView),
         (status = 404, description = "No such party", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn get(state: web::Data<AppState>, slug: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn get(state: web::Data<AppState>, _read: CanRead, slug: web::Path<String>) -> ApiResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
     let row = parties::get(&mut conn, &slug).await?.ok_or_else(|| no_party(&slug))?;
     let h = Hierarchy::load(&mut conn).await?;
@@ -135,7 +136,7 @@ fn no_party(slug: &str) -> ApiError {
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
-    actor: Actor,
+    AsEditor(actor): AsEditor,
     body: JsonValue,
 ) -> ApiResult<HttpResponse> {
     let new: NewParty = from_value(body.0.clone())?;
@@ -190,7 +191,7 @@ pub async fn create(
     ))]
 pub async fn patch(
     state: web::Data<AppState>,
-    _actor: Actor,
+    _editor: AsEditor,
     slug: web::Path<String>,
     body: JsonValue,
 ) -> ApiResult<HttpResponse> {

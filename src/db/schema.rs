@@ -1,6 +1,18 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    api_keys (id) {
+        id -> Uuid,
+        name -> Text,
+        role -> Text,
+        key_hash -> Bytea,
+        created_at -> Timestamptz,
+        last_used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     claims (id) {
         id -> Uuid,
         incident_id -> Uuid,
@@ -117,6 +129,7 @@ diesel::joinable!(revisions -> incidents (incident_id));
 diesel::joinable!(sources -> incidents (incident_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    api_keys,
     claims,
     external_ids,
     idempotency_keys,

@@ -107,3 +107,14 @@ vocabulary!(
         Retracts = "retracts",
     }
 );
+
+vocabulary!(
+    /// What an API key may do; each role can do everything the roles
+    /// before it can.
+    ///
+    /// - `reader`: read, when reads are private
+    /// - `reporter`: create incidents and claims
+    /// - `editor`: also change and delete incidents, set verification, manage parties
+    /// - `admin`: also manage API keys
+    Role { Reader = "reader", Reporter = "reporter", Editor = "editor", Admin = "admin" }
+);

@@ -3,6 +3,7 @@
 
 pub mod attribution;
 pub mod enums;
+pub mod keys;
 pub mod slug;
 
 pub use enums::*;

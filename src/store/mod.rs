@@ -3,6 +3,7 @@
 pub mod claims;
 pub mod idempotency;
 pub mod incidents;
+pub mod keys;
 pub mod parties;
 pub mod revisions;
 

@@ -23,7 +23,7 @@ async fn unknown_route_is_a_problem() {
 #[tokio::test]
 async fn wrong_method_is_a_problem_naming_the_allowed_ones() {
     let app = spawn_app().await;
-    let res = app.send(app.client.put(app.url("/v1/incidents"))).await;
+    let res = app.send(app.client.put(app.url("/v1/incidents")).bearer_auth(&app.token)).await;
     res.assert_problem(405);
     assert_eq!(res.header("allow"), Some("GET, POST"));
     let res = app.send(app.client.delete(app.url("/healthz"))).await;
@@ -34,7 +34,13 @@ async fn wrong_method_is_a_problem_naming_the_allowed_ones() {
 async fn bad_json_is_a_problem() {
     let app = spawn_app().await;
     let res = app
-        .send(app.client.post(app.url("/v1/incidents")).header("content-type", "application/json").body("{\"title\": "))
+        .send(
+            app.client
+                .post(app.url("/v1/incidents"))
+                .bearer_auth(&app.token)
+                .header("content-type", "application/json")
+                .body("{\"title\": "),
+        )
         .await;
     res.assert_problem(400);
     assert_eq!(res.body["type"], "urn:ceasefire:problem:malformed-json");
@@ -43,7 +49,15 @@ async fn bad_json_is_a_problem() {
 #[tokio::test]
 async fn wrong_content_type_is_a_problem() {
     let app = spawn_app().await;
-    let res = app.send(app.client.post(app.url("/v1/incidents")).header("content-type", "text/plain").body("{}")).await;
+    let res = app
+        .send(
+            app.client
+                .post(app.url("/v1/incidents"))
+                .bearer_auth(&app.token)
+                .header("content-type", "text/plain")
+                .body("{}"),
+        )
+        .await;
     res.assert_problem(415);
 }
 
@@ -51,8 +65,15 @@ async fn wrong_content_type_is_a_problem() {
 async fn body_over_the_limit_is_a_problem() {
     let app = spawn_app().await;
     let big = format!("{{\"title\": \"{}\"}}", "x".repeat(5 * 1024 * 1024));
-    let res =
-        app.send(app.client.post(app.url("/v1/incidents")).header("content-type", "application/json").body(big)).await;
+    let res = app
+        .send(
+            app.client
+                .post(app.url("/v1/incidents"))
+                .bearer_auth(&app.token)
+                .header("content-type", "application/json")
+                .body(big),
+        )
+        .await;
     res.assert_problem(413);
     assert_eq!(app.row_counts().await["incidents"], 0);
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use ceasefire::config::{DatabaseArgs, HttpArgs, LocalDbArgs};
+use ceasefire::domain::Role;
 use ceasefire::startup::Application;
 use diesel::sql_types::{BigInt, Text};
 use diesel::QueryableByName;
@@ -16,7 +17,7 @@ fn admin_url() -> String {
     std::env::var("DATABASE_URL").expect("DATABASE_URL must name a PostgreSQL server for the tests: run ./scripts/test")
 }
 
-fn url_for(database: &str) -> String {
+pub fn url_for(database: &str) -> String {
     let admin = admin_url();
     let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin);
     format!("{base}/{database}")
@@ -66,10 +67,17 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub db_name: String,
+    /// An admin key, sent by the write helpers.
+    pub token: String,
 }
 
-/// Starts the application on a fresh database.
+/// Starts the application on a fresh database, with no rate limit.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(HttpArgs { workers: Some(1), rate_limit: 0, ..HttpArgs::default() }).await
+}
+
+/// Starts the application with these HTTP settings.
+pub async fn spawn_app_with(http: HttpArgs) -> TestApp {
     let mut admin = AsyncPgConnection::establish(&admin_url()).await.expect("connecting to the test server");
     ensure_template(&mut admin).await;
     let db_name = format!("test_{}", uuid::Uuid::new_v4().simple());
@@ -93,15 +101,13 @@ pub async fn spawn_app() -> TestApp {
         pool_timeout_ms: 5000,
         statement_timeout_ms: 30000,
     };
-    let http = HttpArgs { workers: Some(1), ..HttpArgs::default() };
     let app = Application::build("127.0.0.1:0".parse().unwrap(), &database, &http).await.expect("starting the app");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
-    TestApp {
-        address,
-        client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
-        db_name,
-    }
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let mut test_app = TestApp { address, client, db_name, token: String::new() };
+    test_app.token = test_app.create_key("test admin", Role::Admin).await;
+    test_app
 }
 
 impl Drop for TestApp {
@@ -176,18 +182,22 @@ impl TestApp {
         self.send(self.client.get(self.url(path))).await
     }
 
+    /// A POST as the admin.
     pub async fn post(&self, path: &str, body: &Value) -> Answer {
-        self.send(self.client.post(self.url(path)).json(body)).await
+        self.send(self.client.post(self.url(path)).bearer_auth(&self.token).json(body)).await
     }
 
     pub async fn post_with_key(&self, path: &str, body: &Value, key: &str) -> Answer {
-        self.send(self.client.post(self.url(path)).header("Idempotency-Key", key).json(body)).await
+        self.send(self.client.post(self.url(path)).bearer_auth(&self.token).header("Idempotency-Key", key).json(body))
+            .await
     }
 
+    /// A merge patch as the admin.
     pub async fn patch(&self, path: &str, body: &Value, if_match: Option<&str>) -> Answer {
         let mut req = self
             .client
             .patch(self.url(path))
+            .bearer_auth(&self.token)
             .header("content-type", "application/merge-patch+json")
             .body(body.to_string());
         if let Some(tag) = if_match {
@@ -196,16 +206,16 @@ impl TestApp {
         self.send(req).await
     }
 
+    /// A DELETE as the admin.
     pub async fn delete(&self, path: &str, if_match: Option<&str>) -> Answer {
-        let mut req = self.client.delete(self.url(path));
+        let mut req = self.client.delete(self.url(path)).bearer_auth(&self.token);
         if let Some(tag) = if_match {
             req = req.header("If-Match", tag);
         }
         self.send(req).await
     }
 
-    /// Loads the reference parties through the same code as `ceasefire seed`.
-    pub async fn seed(&self) {
+    fn pool(&self) -> ceasefire::db::DbPool {
         let database = DatabaseArgs {
             database_url: Some(url_for(&self.db_name)),
             local: LocalDbArgs { local_db_dir: ".local/unused".into(), local_db_port: 0 },
@@ -213,8 +223,18 @@ impl TestApp {
             pool_timeout_ms: 5000,
             statement_timeout_ms: 30000,
         };
-        let pool = ceasefire::db::build_pool(&url_for(&self.db_name), &database).unwrap();
-        ceasefire::seed::load(&pool).await.unwrap();
+        ceasefire::db::build_pool(&url_for(&self.db_name), &database).unwrap()
+    }
+
+    /// Loads the reference parties through the same code as `ceasefire seed`.
+    pub async fn seed(&self) {
+        ceasefire::seed::load(&self.pool()).await.unwrap();
+    }
+
+    /// A new key, through the same code as `ceasefire keys create`.
+    pub async fn create_key(&self, name: &str, role: Role) -> String {
+        let mut conn = self.pool().get().await.unwrap();
+        ceasefire::api::keys::create_key(&mut conn, name, role).await.unwrap().key
     }
 
     /// Rows in every table, to show that a rejected write changed nothing.

@@ -10,8 +10,15 @@ async fn a_retry_replays_the_first_answer() {
     assert_eq!(first.status, 201);
     // The same JSON with its keys in another order is the same request.
     let reordered: serde_json::Value = serde_json::from_str(&body.to_string()).unwrap();
-    let second =
-        app.send(app.client.post(app.url("/v1/incidents")).header("Idempotency-Key", "retry-1").json(&reordered)).await;
+    let second = app
+        .send(
+            app.client
+                .post(app.url("/v1/incidents"))
+                .bearer_auth(&app.token)
+                .header("Idempotency-Key", "retry-1")
+                .json(&reordered),
+        )
+        .await;
     assert_eq!(second.status, 201);
     assert_eq!(second.body, first.body);
     assert_eq!(second.header("location"), first.header("location"));

@@ -1,6 +1,7 @@
 //! Integration tests: the real application, over HTTP, on a PostgreSQL
 //! database of each test's own.
 
+mod auth;
 mod claims;
 mod filters;
 mod health;

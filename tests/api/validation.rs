@@ -126,17 +126,25 @@ async fn invalid_incidents_point_at_the_field_and_change_nothing() {
     }
     // NaN and Infinity are not JSON.
     for raw in [r#"{"title": NaN}"#, r#"{"violations": Infinity}"#, "{\"title\": \"\u{0}", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["] {
-        let res = app.send(app.client.post(app.url("/v1/incidents")).header("content-type", "application/json").body(raw)).await;
+        let res = app.send(app.client.post(app.url("/v1/incidents")).bearer_auth(&app.token).header("content-type", "application/json").body(raw)).await;
         res.assert_problem(400);
     }
     let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
-    let res =
-        app.send(app.client.post(app.url("/v1/incidents")).header("content-type", "application/json").body(deep)).await;
+    let res = app
+        .send(
+            app.client
+                .post(app.url("/v1/incidents"))
+                .bearer_auth(&app.token)
+                .header("content-type", "application/json")
+                .body(deep),
+        )
+        .await;
     res.assert_problem(400);
     let res = app
         .send(
             app.client
                 .post(app.url("/v1/incidents"))
+                .bearer_auth(&app.token)
                 .header("content-type", "application/json")
                 .body(vec![0xff, 0xfe, b'{']),
         )
