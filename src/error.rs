@@ -213,6 +213,18 @@ impl From<diesel::result::Error> for ApiError {
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
                 Self::unavailable("the database connection was lost; retry")
             }
+            // The database's own rules back up the checks made in code; a
+            // request that slips past those is still the client's error.
+            Error::DatabaseError(DatabaseErrorKind::CheckViolation | DatabaseErrorKind::ForeignKeyViolation, info) => {
+                tracing::warn!(error = %info.message(), "a database rule refused a write the code let through");
+                Self::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "validation",
+                    "The request is invalid",
+                    format!("the record breaks a rule: {}", info.message()),
+                )
+            }
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => Self::conflict("the record exists already"),
             _ => Self::internal(e),
         }
     }

@@ -43,8 +43,10 @@ pub struct NewClaim {
     /// When the statement was made (RFC 3339); default: now.
     pub stated_at: Option<DateTime<Utc>>,
     /// Up to 5,000 characters.
+    #[schema(max_length = 5000)]
     pub quote: Option<String>,
     /// Where the statement was published (http or https).
+    #[schema(format = "uri", max_length = 2000)]
     pub source_url: Option<String>,
 }
 

@@ -44,6 +44,11 @@ pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Ap
 
 /// Like `from_value`, for a value found at `prefix` in the body.
 pub fn from_value_at<T: DeserializeOwned>(value: serde_json::Value, prefix: &str) -> Result<T, FieldError> {
+    // Every body of this API is an object; serde would also build a struct
+    // from an array of its fields, which no client means.
+    if !value.is_object() {
+        return Err(FieldError::new(prefix, "expected a JSON object"));
+    }
     serde_path_to_error::deserialize(value).map_err(|e| {
         let mut pointer = prefix.to_string();
         for segment in e.path().iter() {
@@ -81,8 +86,35 @@ impl FromRequest for JsonValue {
                 _ => ApiError::bad_request(format!("the request body could not be read: {e}")),
             })?;
             let value = serde_json::from_slice(&bytes).map_err(|e| ApiError::malformed_json(e.to_string()))?;
+            if let Some(pointer) = find_nul(&value, &mut String::new()) {
+                return Err(ApiError::field(pointer, "text cannot contain the NUL character (U+0000)"));
+            }
             Ok(JsonValue(value))
         })
+    }
+}
+
+/// The pointer to the first string (or key) holding U+0000, which
+/// PostgreSQL cannot store in text.
+fn find_nul(value: &serde_json::Value, pointer: &mut String) -> Option<String> {
+    match value {
+        serde_json::Value::String(s) if s.contains('\0') => Some(pointer.clone()),
+        serde_json::Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| {
+            let len = pointer.len();
+            pointer.push_str(&format!("/{i}"));
+            let found = find_nul(v, pointer);
+            pointer.truncate(len);
+            found
+        }),
+        serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
+            let len = pointer.len();
+            pointer.push('/');
+            pointer.push_str(&k.replace('~', "~0").replace('/', "~1"));
+            let found = if k.contains('\0') { Some(pointer.clone()) } else { find_nul(v, pointer) };
+            pointer.truncate(len);
+            found
+        }),
+        _ => None,
     }
 }
 
@@ -117,6 +149,12 @@ impl QueryParams {
     pub fn from_request(req: &HttpRequest) -> Result<Self, ApiError> {
         let mut params: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (k, v) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
+            if k.contains('\0') || v.contains('\0') {
+                return Err(ApiError::bad_query(
+                    &clip(&k.replace('\0', "")),
+                    "a query cannot contain the NUL character",
+                ));
+            }
             params.entry(k.into_owned()).or_default().push(v.into_owned());
         }
         Ok(Self { params })
@@ -151,7 +189,13 @@ impl QueryParams {
     pub fn list_with<T>(&mut self, name: &str, parse: impl Fn(&str) -> Result<T, String>) -> Result<Vec<T>, ApiError> {
         let mut out = Vec::new();
         for raw in self.params.remove(name).unwrap_or_default() {
-            for item in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            for item in raw.split(',').map(str::trim) {
+                if item.is_empty() {
+                    return Err(ApiError::bad_query(
+                        name,
+                        "an empty value; leave the parameter out to not filter on it",
+                    ));
+                }
                 out.push(parse(item).map_err(|e| ApiError::bad_query(name, e))?);
             }
         }

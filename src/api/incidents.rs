@@ -36,8 +36,10 @@ pub const MAX_BATCH: usize = 1000;
     "lat": 40.1431, "lon": 45.6461, "precision": "settlement"}))]
 pub struct Location {
     /// A place name, 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: String,
     /// A stretch of border, as the reporting community names it.
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub border_sector: Option<String>,
     pub country: Option<CountryCode>,
     /// WGS 84 latitude; given together with `lon`.
@@ -68,8 +70,11 @@ pub struct Casualties {
 #[serde(deny_unknown_fields)]
 pub struct Source {
     /// http or https, up to 2,000 characters.
+    #[schema(format = "uri", max_length = 2000)]
     pub url: String,
+    #[schema(max_length = 500)]
     pub title: Option<String>,
+    #[schema(max_length = 200)]
     pub publisher: Option<String>,
     pub published_at: Option<DateTime<Utc>>,
 }
@@ -100,12 +105,15 @@ pub struct IncidentFields {
     #[schema(minimum = 1, maximum = 100000)]
     pub violations: u32,
     /// 1 to 500 characters.
+    #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
     pub title: String,
     /// Up to 20,000 characters.
     #[serde(default)]
+    #[schema(max_length = 20000)]
     pub description: String,
     /// Up to 50.
     #[serde(default)]
+    #[schema(max_items = 50)]
     pub sources: Vec<Source>,
     /// Set by editors. Default `unverified`.
     #[serde(default = "Verification::default_verification")]
@@ -138,6 +146,7 @@ pub struct NewIncident {
     /// `POST /v1/incidents/{id}/claims`. A claim answers an earlier one of
     /// this array with `responds_to_index`.
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub claims: Vec<NewClaim>,
 }
 
@@ -220,6 +229,7 @@ pub struct History {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct BatchRequest {
     /// 1 to 1000 incidents, written all together or not at all.
+    #[schema(min_items = 1, max_items = 1000)]
     pub incidents: Vec<NewIncident>,
 }
 
@@ -762,9 +772,14 @@ fn if_match(req: &HttpRequest) -> ApiResult<String> {
     }
 }
 
+/// `If-Match` uses strong comparison (RFC 9110): a weak or malformed tag,
+/// or a malformed list, matches nothing.
 fn check_if_match(given: &str, row: &IncidentRow) -> ApiResult<()> {
     let current = etag(row.version);
-    if given == "*" || given.split(',').any(|t| t.trim() == current) {
+    let tags: Vec<&str> = given.split(',').map(str::trim).collect();
+    let well_formed =
+        tags.iter().all(|t| t.len() >= 2 && t.starts_with('"') && t.ends_with('"') && !t[1..t.len() - 1].contains('"'));
+    if given == "*" || (well_formed && tags.contains(&current.as_str())) {
         Ok(())
     } else {
         Err(ApiError::precondition_failed(format!(
@@ -783,7 +798,7 @@ const READ_ONLY: &[&str] = &["id", "version", "claims", "attribution", "created_
     operation_id = "patchIncident",patch, path = "/v1/incidents/{id}", tag = "incidents",
     request_body(content = Object, content_type = "application/merge-patch+json", description = "Fields of the incident to change; null removes an optional field",
         example = json!({"verification": "corroborated", "casualties": {"wounded_military": 1}})),
-    params(("id" = Uuid, Path, description = "The incident"), ("If-Match" = String, Header, description = "The ETag of the version being changed")),
+    params(("id" = Uuid, Path, description = "The incident"), ("If-Match" = Option<String>, Header, description = "The ETag of the version being changed. Without it the answer is 428 Precondition Required")),
     responses(
         (status = 200, description = "The changed incident", body = IncidentView, headers(("ETag" = String))),
         (status = 404, description = "No such incident", body = Problem, content_type = "application/problem+json"),
@@ -800,7 +815,6 @@ pub async fn patch(
     body: JsonValue,
 ) -> ApiResult<HttpResponse> {
     let id = parse_incident_id(&id)?;
-    let given = if_match(&req)?;
     let patch = body.0;
     let Some(object) = patch.as_object() else {
         return Err(ApiError::field("", "a merge patch is a JSON object"));
@@ -811,6 +825,7 @@ pub async fn patch(
             "read-only; claims are added with POST /v1/incidents/{id}/claims",
         ));
     }
+    let given = if_match(&req)?;
     let mut conn = state.pool.get().await?;
     let view = conn
         .transaction::<_, ApiError, _>(async |conn| {
@@ -864,7 +879,7 @@ pub async fn patch(
 /// counts, GET answers 410, and its history stays.
 #[utoipa::path(
     operation_id = "deleteIncident",delete, path = "/v1/incidents/{id}", tag = "incidents",
-    params(("id" = Uuid, Path, description = "The incident"), ("If-Match" = String, Header, description = "The ETag of the version being deleted")),
+    params(("id" = Uuid, Path, description = "The incident"), ("If-Match" = Option<String>, Header, description = "The ETag of the version being deleted. Without it the answer is 428 Precondition Required")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such incident", body = Problem, content_type = "application/problem+json"),

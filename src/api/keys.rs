@@ -21,6 +21,7 @@ use crate::store::Conn;
 #[schema(example = json!({"name": "euma-field-reports", "role": "reporter"}))]
 pub struct NewKey {
     /// Who holds the key, 1 to 100 characters.
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub name: String,
     pub role: Role,
 }

@@ -55,6 +55,13 @@ impl utoipa::Modify for CommonAnswers {
         use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 
         let components = openapi.components.get_or_insert_with(Default::default);
+        // IncidentFields refuses unknown fields as a request, but is also
+        // part of IncidentView, where more fields follow.
+        if let Some(utoipa::openapi::RefOr::T(utoipa::openapi::Schema::Object(fields))) =
+            components.schemas.get_mut("IncidentFields")
+        {
+            fields.additional_properties = None;
+        }
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(

@@ -48,6 +48,7 @@ pub struct PartyList {
 pub struct NewParty {
     pub slug: PartySlug,
     /// 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: String,
     pub kind: PartyKind,
     pub country: Option<CountryCode>,
@@ -59,6 +60,7 @@ pub struct NewParty {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"parent": "armenia"}))]
 pub struct PartyPatch {
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: Option<String>,
     pub kind: Option<PartyKind>,
     /// null removes it.
@@ -114,8 +116,9 @@ pub async fn list(state: web::Data<AppState>, _read: CanRead) -> ApiResult<HttpR
         (status = 404, description = "No such party", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get(state: web::Data<AppState>, _read: CanRead, slug: web::Path<String>) -> ApiResult<HttpResponse> {
+    let slug = PartySlug::parse(&slug).map_err(|_| no_party(&slug))?;
     let mut conn = state.pool.get().await?;
-    let row = parties::get(&mut conn, &slug).await?.ok_or_else(|| no_party(&slug))?;
+    let row = parties::get(&mut conn, slug.as_str()).await?.ok_or_else(|| no_party(slug.as_str()))?;
     let h = Hierarchy::load(&mut conn).await?;
     Ok(HttpResponse::Ok().json(view(row, &h)))
 }
@@ -142,6 +145,9 @@ pub async fn create(
     let new: NewParty = from_value(body.0.clone())?;
     let mut errors = Vec::new();
     check_name(&new.name, "/name", &mut errors);
+    if new.parent.as_ref() == Some(&new.slug) {
+        errors.push(FieldError::new("/parent", "a party cannot be its own parent"));
+    }
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
@@ -203,7 +209,7 @@ pub async fn patch(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let slug = slug.into_inner();
+    let slug = PartySlug::parse(&slug).map_err(|_| no_party(&slug))?.into_string();
     let mut conn = state.pool.get().await?;
     let view = conn
         .transaction::<_, ApiError, _>(async |conn| {

@@ -6,6 +6,7 @@ mod claims;
 mod filters;
 mod health;
 mod helpers;
+mod hostile;
 mod idempotency;
 mod incidents;
 mod openapi;
