@@ -233,6 +233,7 @@ pub fn prepare_claims(
             quote: c.quote.clone(),
             source_url: c.source_url.clone(),
             created_at: now,
+            counted: c.stance != Stance::Retracts,
         }));
     }
     prepared.into_iter().flatten().collect()

@@ -191,10 +191,7 @@ impl QueryParams {
         for raw in self.params.remove(name).unwrap_or_default() {
             for item in raw.split(',').map(str::trim) {
                 if item.is_empty() {
-                    return Err(ApiError::bad_query(
-                        name,
-                        "an empty value; leave the parameter out to not filter on it",
-                    ));
+                    return Err(ApiError::bad_query(name, "an empty value; leave the parameter out instead"));
                 }
                 out.push(parse(item).map_err(|e| ApiError::bad_query(name, e))?);
             }

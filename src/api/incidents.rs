@@ -588,6 +588,8 @@ fn prepare(
         deleted_at: None,
     };
     let attribution = attribution(&claims, h);
+    let claims: Vec<ClaimRow> =
+        claims.into_iter().map(|c| ClaimRow { counted: attribution.counted.contains(&c.id), ..c }).collect();
     let mut row = fields.to_row(base);
     row.denied = attribution.denied;
     row.disputed = attribution.disputed;

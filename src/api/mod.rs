@@ -10,6 +10,7 @@ pub mod keys;
 pub mod middleware;
 pub mod ops;
 pub mod parties;
+pub mod stats;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -31,6 +32,7 @@ use crate::error::ApiError;
         incidents::list, incidents::create, incidents::batch, incidents::get, incidents::patch, incidents::delete, incidents::history,
         claims::create, claims::list, claims::get,
         keys::create, keys::list, keys::revoke,
+        stats::incidents, stats::claims,
     ),
     modifiers(&CommonAnswers),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
@@ -38,6 +40,7 @@ use crate::error::ApiError;
         (name = "incidents", description = "Incidents with their claims, attribution and history"),
         (name = "claims", description = "What each party said about an incident"),
         (name = "parties", description = "Who can accuse, be accused, deny or confirm"),
+        (name = "stats", description = "Counts by period, for dashboards"),
         (name = "keys", description = "API keys (admin)"),
         (name = "operations", description = "Health and readiness"),
     )
@@ -176,6 +179,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::resource("/incidents/{id}/claims")
                     .route(web::post().to(claims::create))
                     .default_service(web::to(not_allowed("POST"))),
+            )
+            .service(
+                web::resource("/stats/incidents")
+                    .route(web::get().to(stats::incidents))
+                    .default_service(web::to(not_allowed("GET"))),
+            )
+            .service(
+                web::resource("/stats/claims")
+                    .route(web::get().to(stats::claims))
+                    .default_service(web::to(not_allowed("GET"))),
             )
             .service(
                 web::resource("/keys")

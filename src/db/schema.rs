@@ -24,6 +24,7 @@ diesel::table! {
         quote -> Nullable<Text>,
         source_url -> Nullable<Text>,
         created_at -> Timestamptz,
+        counted -> Bool,
     }
 }
 

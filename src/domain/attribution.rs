@@ -40,6 +40,9 @@ pub struct Attribution {
     /// Every party with a standing claim other than a retraction.
     #[serde(skip)]
     pub claimants: BTreeSet<String>,
+    /// The claims that count: standing, and not retractions.
+    #[serde(skip)]
+    pub counted: BTreeSet<Uuid>,
     /// Some standing accusation is answered by a standing denial from the
     /// accused's side: a denial that responds to it, or a denial that names
     /// no claim (it then answers every accusation against its side).
@@ -75,6 +78,7 @@ impl Attribution {
 
         let mut a = Attribution::default();
         for c in &standing {
+            a.counted.insert(c.id);
             a.claimants.insert(c.claimant.clone());
             match c.stance {
                 Stance::Accuses => {

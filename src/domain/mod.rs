@@ -4,6 +4,7 @@
 pub mod attribution;
 pub mod enums;
 pub mod keys;
+pub mod period;
 pub mod slug;
 
 pub use enums::*;

@@ -22,6 +22,8 @@ pub struct ClaimRow {
     pub quote: Option<String>,
     pub source_url: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// Standing and not a retraction (derived with the attribution).
+    pub counted: bool,
 }
 
 pub async fn insert_many(conn: &mut Conn, rows: &[ClaimRow]) -> QueryResult<()> {

@@ -127,8 +127,13 @@ pub async fn update(conn: &mut Conn, row: &IncidentRow) -> QueryResult<()> {
     diesel::update(incidents::table.find(row.id)).set(row).execute(conn).await.map(|_| ())
 }
 
-/// Stores an incident's derived attribution.
+/// Stores an incident's derived attribution, and which of its claims count.
 pub async fn set_attribution(conn: &mut Conn, id: Uuid, a: &Attribution) -> QueryResult<()> {
+    let counted: Vec<Uuid> = a.counted.iter().copied().collect();
+    diesel::update(claims::table.filter(claims::incident_id.eq(id)))
+        .set(claims::counted.eq(claims::id.eq_any(counted)))
+        .execute(conn)
+        .await?;
     diesel::delete(incident_parties::table.filter(incident_parties::incident_id.eq(id))).execute(conn).await?;
     let rows: Vec<_> = a
         .roles()

@@ -126,3 +126,10 @@ impl Hierarchy {
         self.parents.keys().filter(|p| self.is_self_or_ancestor(slug, p)).cloned().collect()
     }
 }
+
+impl Hierarchy {
+    /// Every party and its side, as two aligned lists.
+    pub fn sides(&self) -> (Vec<String>, Vec<String>) {
+        self.parents.keys().filter_map(|p| Some((p.clone(), self.side_of(p)?.to_string()))).unzip()
+    }
+}

@@ -12,4 +12,5 @@ mod incidents;
 mod openapi;
 mod pagination;
 mod parties;
+mod stats;
 mod validation;

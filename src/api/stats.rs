@@ -1,0 +1,371 @@
+//! `/v1/stats/incidents` and `/v1/stats/claims`: counts by calendar period
+//! in any time zone, grouped, zero-filled, as JSON or CSV.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::auth::CanRead;
+use super::common::{body_etag, not_modified};
+use super::extract::{clip, QueryParams};
+use super::filters::incident_filter;
+use crate::domain::period::{local_midnight, periods, Interval};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::startup::AppState;
+use crate::store::parties::Hierarchy;
+use crate::store::stats::{self, Count, Dimension, Measure, StatsSpec, MAX_GROUP_BY};
+
+/// The most periods one answer may hold.
+pub const MAX_PERIODS: usize = 20_000;
+
+/// One group's value in one period. The group's dimensions appear as
+/// fields named after them (`accuser`, `type`, ...); null is "none" (an
+/// incident nobody accused, a claim without target).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"period_start": "2023-08-14T00:00:00+04:00", "accuser": "am-mod", "value": 3}))]
+pub struct Bucket {
+    /// The start of the calendar period in the requested zone.
+    pub period_start: String,
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub group: serde_json::Map<String, serde_json::Value>,
+    pub value: i64,
+}
+
+/// Counts by period, in long format, zero-filled: every period of
+/// `[from, to)` appears for every group that appears in the range.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Stats {
+    pub interval: Interval,
+    pub tz: String,
+    pub from: String,
+    pub to: String,
+    pub measure: String,
+    /// `occurred` or `reported` for incidents; `stated` or `occurred` for claims.
+    pub by: String,
+    pub group_by: Vec<String>,
+    pub buckets: Vec<Bucket>,
+    /// The measure over the whole range, each incident (or claim) once,
+    /// however many groups it falls in.
+    pub total: i64,
+}
+
+/// Parameters of both counts (with every filter of the incident list).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct StatsParams {
+    /// Length of the periods. Default `week`.
+    #[param(inline)]
+    interval: Option<Interval>,
+    /// Start of the range (inclusive): RFC 3339, or a date meaning its
+    /// midnight in `tz`. Default: a year before `to`.
+    from: Option<String>,
+    /// End of the range (exclusive). Default: now.
+    to: Option<String>,
+    /// An IANA time zone such as `Asia/Baku`. Default `UTC`.
+    #[param(example = "Asia/Baku")]
+    tz: Option<String>,
+    /// Up to 4 dimensions, repeated or comma-separated.
+    #[param(explode = true)]
+    group_by: Option<Vec<String>>,
+    /// `json` (default) or `csv`; overrides `Accept`.
+    format: Option<String>,
+}
+
+fn parse_dimension(s: &str, claims: bool) -> Result<(String, Dimension), String> {
+    let dim = match (s, claims) {
+        ("type", _) => Dimension::Type,
+        ("verification", _) => Dimension::Verification,
+        ("border_sector", _) => Dimension::BorderSector,
+        ("country", _) => Dimension::Country,
+        ("denied", _) => Dimension::Denied,
+        ("accuser", false) => Dimension::Role("accuser"),
+        ("accused", false) => Dimension::Role("accused"),
+        ("accuser_side", false) => Dimension::RoleSide("accuser"),
+        ("accused_side", false) => Dimension::RoleSide("accused"),
+        ("claimant", false) => Dimension::Role("claimant"),
+        ("claimant", true) => Dimension::Claimant,
+        ("claimant_side", true) => Dimension::ClaimantSide,
+        ("stance", true) => Dimension::Stance,
+        ("target", true) => Dimension::Target,
+        ("target_side", true) => Dimension::TargetSide,
+        _ => {
+            let allowed = if claims {
+                "claimant, claimant_side, stance, target, target_side, type, verification, border_sector, country, denied"
+            } else {
+                "type, accuser, accused, accuser_side, accused_side, claimant, denied, verification, border_sector, country"
+            };
+            return Err(format!("`{}` is not one of {allowed}", clip(s)));
+        }
+    };
+    Ok((s.to_string(), dim))
+}
+
+/// A `from`/`to` value: RFC 3339, or a date at midnight in `tz`.
+fn parse_bound(s: &str, tz: Tz) -> Result<DateTime<Utc>, String> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map(|d| local_midnight(tz, d).with_timezone(&Utc))
+        .map_err(|_| format!("`{}` is neither an RFC 3339 time nor a YYYY-MM-DD date", clip(s)))
+}
+
+enum Format {
+    Json,
+    Csv,
+}
+
+fn format(req: &HttpRequest, q: &mut QueryParams) -> ApiResult<Format> {
+    match q.one("format")?.as_deref() {
+        Some("json") => Ok(Format::Json),
+        Some("csv") => Ok(Format::Csv),
+        Some(other) => Err(ApiError::bad_query("format", format!("`{}` is not json or csv", clip(other)))),
+        None => {
+            let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+            Ok(if accept.contains("text/csv") { Format::Csv } else { Format::Json })
+        }
+    }
+}
+
+async fn answer(state: web::Data<AppState>, req: HttpRequest, claims: bool) -> ApiResult<HttpResponse> {
+    let mut q = QueryParams::from_request(&req)?;
+    let format = format(&req, &mut q)?;
+    let interval = q.one_with("interval", Interval::parse)?.unwrap_or(Interval::Week);
+    let tz_name = q.one("tz")?.unwrap_or_else(|| "UTC".into());
+    let tz: Tz = tz_name
+        .parse()
+        .map_err(|_| ApiError::bad_query("tz", format!("`{}` is not an IANA time zone", clip(&tz_name))))?;
+    let from_raw = q.one("from")?;
+    let to_raw = q.one("to")?;
+    let to = match &to_raw {
+        Some(s) => parse_bound(s, tz).map_err(|e| ApiError::bad_query("to", e))?,
+        None => crate::store::now(),
+    };
+    let from = match &from_raw {
+        Some(s) => parse_bound(s, tz).map_err(|e| ApiError::bad_query("from", e))?,
+        None => to - Duration::days(365),
+    };
+    if from >= to {
+        return Err(ApiError::bad_query("from", "`from` must be before `to`"));
+    }
+    let group_by = q.list_with("group_by", |s| parse_dimension(s, claims))?;
+    if group_by.len() > MAX_GROUP_BY {
+        return Err(ApiError::bad_query("group_by", format!("at most {MAX_GROUP_BY} dimensions")));
+    }
+    if group_by.iter().map(|(n, _)| n).collect::<BTreeSet<_>>().len() != group_by.len() {
+        return Err(ApiError::bad_query("group_by", "a dimension is named twice"));
+    }
+    let measure = match (q.one("measure")?.as_deref(), claims) {
+        (None | Some("incidents"), false) => Measure::Incidents,
+        (Some("violations"), false) => Measure::Violations,
+        (Some("killed"), false) => Measure::Killed,
+        (Some("wounded"), false) => Measure::Wounded,
+        (None | Some("claims"), true) => Measure::Claims,
+        (Some(other), _) => {
+            let allowed = if claims { "claims" } else { "incidents, violations, killed, wounded" };
+            return Err(ApiError::bad_query("measure", format!("`{}` is not one of {allowed}", clip(other))));
+        }
+    };
+    let (by, date_column) = match (q.one("by")?.as_deref(), claims) {
+        (None | Some("occurred"), false) => ("occurred", "incidents.occurred_at"),
+        (Some("reported"), false) => ("reported", "incidents.created_at"),
+        (None | Some("stated"), true) => ("stated", "claims.stated_at"),
+        (Some("occurred"), true) => ("occurred", "incidents.occurred_at"),
+        (Some(other), _) => {
+            let allowed = if claims { "stated, occurred" } else { "occurred, reported" };
+            return Err(ApiError::bad_query("by", format!("`{}` is not one of {allowed}", clip(other))));
+        }
+    };
+    let stances = if claims {
+        q.list_with("stance", |s| crate::domain::Stance::parse(s).map(|s| s.as_str().to_string()))?
+    } else {
+        Vec::new()
+    };
+    let raw = incident_filter(&mut q)?;
+    q.finish()?;
+    let periods = periods(interval, tz, from, to, MAX_PERIODS).ok_or_else(|| {
+        ApiError::bad_query(
+            "interval",
+            format!("more than {MAX_PERIODS} periods; choose a longer interval or a shorter range"),
+        )
+    })?;
+
+    let mut conn = state.pool.get().await?;
+    let (counts, total) = conn
+        .build_transaction()
+        .read_only()
+        .repeatable_read()
+        .run::<_, ApiError, _>(async |conn| {
+            let h = Hierarchy::load(conn).await?;
+            let sides = h.sides();
+            let spec = StatsSpec {
+                filter: raw.resolve(&h),
+                date_column,
+                claims,
+                stances,
+                from,
+                to,
+                tz: tz.name().to_string(),
+                interval: interval.as_str(),
+                measure,
+                group_by: group_by.iter().map(|(_, d)| *d).collect(),
+                sides,
+            };
+            Ok(stats::counts(conn, &spec).await?)
+        })
+        .await?;
+
+    let names: Vec<String> = group_by.into_iter().map(|(n, _)| n).collect();
+    let stats = zero_filled(&names, &periods, counts, tz);
+    let body = Stats {
+        interval,
+        tz: tz.name().to_string(),
+        from: from.with_timezone(&tz).to_rfc3339(),
+        to: to.with_timezone(&tz).to_rfc3339(),
+        measure: match measure {
+            Measure::Incidents => "incidents",
+            Measure::Violations => "violations",
+            Measure::Killed => "killed",
+            Measure::Wounded => "wounded",
+            Measure::Claims => "claims",
+        }
+        .to_string(),
+        by: by.to_string(),
+        group_by: names,
+        buckets: stats,
+        total,
+    };
+    let (bytes, content_type) = match format {
+        Format::Json => (serde_json::to_vec(&body).map_err(ApiError::internal)?, "application/json"),
+        Format::Csv => (to_csv(&body)?, "text/csv; charset=utf-8"),
+    };
+    let etag = body_etag(&bytes);
+    if not_modified(&req, &etag) {
+        return Ok(HttpResponse::NotModified().insert_header((header::ETAG, etag)).finish());
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header((header::VARY, "Accept"))
+        .content_type(content_type)
+        .body(bytes))
+}
+
+/// Every period for every group that appears, in period then group order.
+fn zero_filled(names: &[String], periods: &[NaiveDate], counts: Vec<Count>, tz: Tz) -> Vec<Bucket> {
+    let key = |c: &Count| -> Vec<Option<String>> {
+        [&c.g0, &c.g1, &c.g2, &c.g3].into_iter().take(names.len()).cloned().collect()
+    };
+    let mut values: BTreeMap<(NaiveDate, Vec<Option<String>>), i64> = BTreeMap::new();
+    let mut groups: BTreeSet<Vec<Option<String>>> = BTreeSet::new();
+    for c in &counts {
+        let k = key(c);
+        groups.insert(k.clone());
+        if let Some(p) = c.period {
+            *values.entry((p, k)).or_default() += c.value;
+        }
+    }
+    if names.is_empty() {
+        groups.insert(Vec::new());
+    }
+    let mut out = Vec::with_capacity(periods.len() * groups.len());
+    for period in periods {
+        let start = local_midnight(tz, *period).to_rfc3339();
+        for group in &groups {
+            let mut fields = serde_json::Map::new();
+            for (name, value) in names.iter().zip(group) {
+                let v = match (name.as_str(), value) {
+                    (_, None) => serde_json::Value::Null,
+                    ("denied", Some(v)) => serde_json::Value::Bool(v == "true"),
+                    (_, Some(v)) => serde_json::Value::String(v.clone()),
+                };
+                fields.insert(name.clone(), v);
+            }
+            let value = values.get(&(*period, group.clone())).copied().unwrap_or(0);
+            out.push(Bucket { period_start: start.clone(), group: fields, value });
+        }
+    }
+    out
+}
+
+fn to_csv(stats: &Stats) -> ApiResult<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["period_start".to_string()];
+    header.extend(stats.group_by.iter().cloned());
+    header.push("value".into());
+    w.write_record(&header).map_err(ApiError::internal)?;
+    for b in &stats.buckets {
+        let mut row = vec![b.period_start.clone()];
+        for name in &stats.group_by {
+            row.push(match b.group.get(name) {
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(serde_json::Value::Bool(v)) => v.to_string(),
+                _ => String::new(),
+            });
+        }
+        row.push(b.value.to_string());
+        w.write_record(&row).map_err(ApiError::internal)?;
+    }
+    w.into_inner().map_err(ApiError::internal)
+}
+
+/// Incidents per period.
+///
+/// Counting rules: an incident with two accusers (or two types of any
+/// other multi-valued dimension) counts once under each, and once in
+/// `total`; an incident without any value of a dimension counts under null.
+/// Deleted incidents and retracted claims never count. `by=occurred` buckets
+/// by `occurred_at`, `by=reported` by when the incident was recorded
+/// (`created_at`). Counts are exact and include every write answered before
+/// the request.
+#[utoipa::path(get, path = "/v1/stats/incidents", tag = "stats", operation_id = "incidentStats",
+    params(
+        StatsParams,
+        ("measure" = Option<String>, Query, description = "`incidents` (default), `violations`, `killed` or `wounded`"),
+        ("by" = Option<String>, Query, description = "`occurred` (default) or `reported`"),
+        super::filters::IncidentFilterParams,
+    ),
+    responses(
+        (status = 200, description = "Counts by period", content(
+            (Stats = "application/json"),
+            (String = "text/csv", example = "period_start,accuser,value\n2023-08-14T00:00:00+04:00,am-mod,3\n"),
+        ), headers(("ETag" = String))),
+        (status = 304, description = "Unchanged since the ETag given"),
+        (status = 400, description = "Invalid query: unknown zone or dimension, `from` not before `to`, more than 20,000 periods", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn incidents(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) -> ApiResult<HttpResponse> {
+    answer(state, req, false).await
+}
+
+/// Claims per period: the side-by-side view of what each party says.
+///
+/// Counts standing claims (not retracted, not retractions) of incidents that
+/// are not deleted and that pass the incident filters; `stance` narrows the
+/// claims. `by=stated` (default) buckets by `stated_at`, `by=occurred` by
+/// the incident's `occurred_at`.
+#[utoipa::path(get, path = "/v1/stats/claims", tag = "stats", operation_id = "claimStats",
+    params(
+        StatsParams,
+        ("measure" = Option<String>, Query, description = "`claims` (the only one)"),
+        ("by" = Option<String>, Query, description = "`stated` (default) or `occurred`"),
+        ("stance" = Option<Vec<crate::domain::Stance>>, Query, description = "Only these stances", explode = true),
+        super::filters::IncidentFilterParams,
+    ),
+    responses(
+        (status = 200, description = "Counts by period", content(
+            (Stats = "application/json"),
+            (String = "text/csv", example = "period_start,claimant,stance,value\n2023-08-14T00:00:00+04:00,am-mod,accuses,5\n"),
+        ), headers(("ETag" = String))),
+        (status = 304, description = "Unchanged since the ETag given"),
+        (status = 400, description = "Invalid query", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn claims(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) -> ApiResult<HttpResponse> {
+    answer(state, req, true).await
+}

@@ -1,0 +1,289 @@
+//! Counts by period, straight from the base tables.
+//!
+//! The filtered rows (incidents, or counted claims with their incidents)
+//! come from the same Diesel filters as the lists; this module wraps them in
+//! the grouping SQL: each requested dimension becomes a lateral subquery of
+//! distinct values per row, so an incident with two accusers counts once
+//! under each, and the total counts it once.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::dsl::sql;
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{Array, BigInt, Date, Nullable, Text, Timestamptz, Untyped};
+use diesel_async::RunQueryDsl;
+
+use super::incidents::{filtered, IncidentFilter};
+use super::Conn;
+use crate::db::schema::{claims, incidents};
+
+/// What is summed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    Incidents,
+    Violations,
+    Killed,
+    Wounded,
+    Claims,
+}
+
+impl Measure {
+    fn sql(self) -> &'static str {
+        match self {
+            Measure::Incidents | Measure::Claims => "1::int8",
+            Measure::Violations => "incidents.violations::int8",
+            Measure::Killed => {
+                "(coalesce(incidents.killed_military, 0) + coalesce(incidents.killed_civilian, 0))::int8"
+            }
+            Measure::Wounded => {
+                "(coalesce(incidents.wounded_military, 0) + coalesce(incidents.wounded_civilian, 0))::int8"
+            }
+        }
+    }
+}
+
+/// A dimension to group by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dimension {
+    Type,
+    Verification,
+    BorderSector,
+    Country,
+    Denied,
+    /// Parties in an attribution role of the incident.
+    Role(&'static str),
+    /// Sides of the parties in an attribution role of the incident.
+    RoleSide(&'static str),
+    Claimant,
+    ClaimantSide,
+    Stance,
+    Target,
+    TargetSide,
+}
+
+impl Dimension {
+    /// The SQL giving this dimension's values for the row `r`, as a
+    /// lateral subquery of one text column `val`.
+    fn lateral(self) -> String {
+        let by_role = |role: &str| {
+            format!("SELECT ip.party AS val FROM incident_parties ip WHERE ip.incident_id = r.incident_id AND ip.role = '{role}'")
+        };
+        let role_side = |role: &str| {
+            format!(
+                "SELECT DISTINCT sm.side AS val FROM incident_parties ip JOIN side_map sm ON sm.party = ip.party \
+                 WHERE ip.incident_id = r.incident_id AND ip.role = '{role}'"
+            )
+        };
+        match self {
+            Dimension::Type => "SELECT r.type AS val".into(),
+            Dimension::Verification => "SELECT r.verification AS val".into(),
+            Dimension::BorderSector => "SELECT r.border_sector AS val".into(),
+            Dimension::Country => "SELECT r.country AS val".into(),
+            Dimension::Denied => "SELECT r.denied::text AS val".into(),
+            Dimension::Role(role) => by_role(role),
+            Dimension::RoleSide(role) => role_side(role),
+            Dimension::Claimant => "SELECT r.claimant AS val".into(),
+            Dimension::ClaimantSide => "SELECT sm.side AS val FROM side_map sm WHERE sm.party = r.claimant".into(),
+            Dimension::Stance => "SELECT r.stance AS val".into(),
+            Dimension::Target => "SELECT r.target AS val".into(),
+            Dimension::TargetSide => "SELECT sm.side AS val FROM side_map sm WHERE sm.party = r.target".into(),
+        }
+    }
+}
+
+/// Which rows are counted, and by which date.
+#[derive(Debug, Clone)]
+pub struct StatsSpec {
+    pub filter: IncidentFilter,
+    /// `incidents.occurred_at`, `incidents.created_at` or `claims.stated_at`.
+    pub date_column: &'static str,
+    /// Count claims (counted ones, of the filtered incidents) instead of incidents.
+    pub claims: bool,
+    pub stances: Vec<String>,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub tz: String,
+    pub interval: &'static str,
+    pub measure: Measure,
+    pub group_by: Vec<Dimension>,
+    /// Every party and its side, for the side dimensions.
+    pub sides: (Vec<String>, Vec<String>),
+}
+
+type RowsQuery = diesel::query_builder::BoxedSelectStatement<
+    'static,
+    (
+        diesel::sql_types::Uuid,
+        Timestamptz,
+        BigInt,
+        Text,
+        Text,
+        Nullable<Text>,
+        Nullable<Text>,
+        diesel::sql_types::Bool,
+        Nullable<Text>,
+        Nullable<Text>,
+        Nullable<Text>,
+    ),
+    diesel::query_builder::FromClause<diesel::helper_types::InnerJoinQuerySource<claims::table, incidents::table>>,
+    Pg,
+>;
+
+/// The rows to count, before grouping.
+enum Rows {
+    Incidents(incidents::BoxedQuery<'static, Pg, RowSqlType>),
+    Claims(RowsQuery),
+}
+
+type RowSqlType = (
+    diesel::sql_types::Uuid,
+    Timestamptz,
+    BigInt,
+    Text,
+    Text,
+    Nullable<Text>,
+    Nullable<Text>,
+    diesel::sql_types::Bool,
+    Nullable<Text>,
+    Nullable<Text>,
+    Nullable<Text>,
+);
+
+fn rows(spec: &StatsSpec) -> Rows {
+    let date = || sql::<Timestamptz>(spec.date_column);
+    let none = || sql::<Nullable<Text>>("NULL::text");
+    let mut filter = spec.filter.clone();
+    filter.from = None;
+    filter.to = None;
+    if spec.claims {
+        let mut q = claims::table
+            .inner_join(incidents::table)
+            .select((
+                claims::incident_id,
+                date(),
+                sql::<BigInt>(spec.measure.sql()),
+                incidents::type_,
+                incidents::verification,
+                incidents::border_sector,
+                incidents::country,
+                incidents::denied,
+                claims::claimant.nullable(),
+                claims::stance.nullable(),
+                claims::target,
+            ))
+            .filter(claims::counted)
+            .filter(claims::incident_id.eq_any(filtered(&filter).select(incidents::id)))
+            .filter(date().ge(spec.from))
+            .filter(date().lt(spec.to))
+            .into_boxed();
+        if !spec.stances.is_empty() {
+            q = q.filter(claims::stance.eq_any(spec.stances.clone()));
+        }
+        Rows::Claims(q)
+    } else {
+        let q = filtered(&filter)
+            .select((
+                incidents::id,
+                date(),
+                sql::<BigInt>(spec.measure.sql()),
+                incidents::type_,
+                incidents::verification,
+                incidents::border_sector,
+                incidents::country,
+                incidents::denied,
+                none(),
+                none(),
+                none(),
+            ))
+            .filter(date().ge(spec.from))
+            .filter(date().lt(spec.to));
+        Rows::Incidents(q)
+    }
+}
+
+/// The grouping around the filtered rows.
+struct Grouped<'a> {
+    spec: &'a StatsSpec,
+    rows: Rows,
+    /// Only the total, not the groups.
+    total_only: bool,
+}
+
+impl QueryId for Grouped<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for Grouped<'_> {
+    type SqlType = Untyped;
+}
+
+impl QueryFragment<Pg> for Grouped<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("WITH side_map AS (SELECT * FROM unnest(");
+        out.push_bind_param::<Array<Text>, _>(&self.spec.sides.0)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.spec.sides.1)?;
+        out.push_sql(") AS s(party, side)), r(incident_id, at, v, type, verification, border_sector, country, denied, claimant, stance, target) AS (");
+        match &self.rows {
+            Rows::Incidents(q) => QueryFragment::<Pg>::walk_ast(q, out.reborrow())?,
+            Rows::Claims(q) => QueryFragment::<Pg>::walk_ast(q, out.reborrow())?,
+        }
+        out.push_sql(") ");
+        let dims = self.spec.group_by.len();
+        let unused = || (dims..MAX_GROUP_BY).map(|i| format!(", NULL::text AS g{i}")).collect::<String>();
+        if self.total_only {
+            out.push_sql("SELECT NULL::date AS period, coalesce(sum(v), 0)::int8 AS value");
+            for i in 0..dims {
+                out.push_sql(&format!(", NULL::text AS g{i}"));
+            }
+            out.push_sql(&unused());
+            out.push_sql(" FROM r");
+            return Ok(());
+        }
+        out.push_sql(&format!("SELECT date_trunc('{}', r.at AT TIME ZONE ", self.spec.interval));
+        out.push_bind_param::<Text, _>(&self.spec.tz)?;
+        out.push_sql(")::date AS period, sum(r.v)::int8 AS value");
+        for i in 0..dims {
+            out.push_sql(&format!(", d{i}.val AS g{i}"));
+        }
+        out.push_sql(&unused());
+        out.push_sql(" FROM r");
+        for (i, dim) in self.spec.group_by.iter().enumerate() {
+            out.push_sql(&format!(" LEFT JOIN LATERAL ({}) d{i} ON true", dim.lateral()));
+        }
+        out.push_sql(" GROUP BY 1");
+        for i in 0..self.spec.group_by.len() {
+            out.push_sql(&format!(", {}", i + 3));
+        }
+        Ok(())
+    }
+}
+
+/// One group's value in one period.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Count {
+    #[diesel(sql_type = Nullable<Date>)]
+    pub period: Option<NaiveDate>,
+    #[diesel(sql_type = BigInt)]
+    pub value: i64,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub g0: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub g1: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub g2: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub g3: Option<String>,
+}
+
+pub const MAX_GROUP_BY: usize = 4;
+
+/// The counts per period and group, and the total (each row once).
+pub async fn counts(conn: &mut Conn, spec: &StatsSpec) -> QueryResult<(Vec<Count>, i64)> {
+    let grouped = Grouped { spec, rows: rows(spec), total_only: false };
+    let counts: Vec<Count> = grouped.load(conn).await?;
+    let total: Vec<Count> = Grouped { spec, rows: rows(spec), total_only: true }.load(conn).await?;
+    Ok((counts, total.into_iter().next().map(|c| c.value).unwrap_or(0)))
+}

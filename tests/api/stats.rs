@@ -1,0 +1,447 @@
+//! Counts by period against a brute-force count made here from the
+//! incidents as the list answers them, over randomized data.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_app, TestApp};
+
+const TYPES: &[&str] = &["small_arms_fire", "mortar_fire", "drone_strike", "sniper_fire"];
+const SECTORS: &[&str] = &["sotk", "tegh", "yeraskh", "gegharkunik"];
+
+/// (party, side) of the parties that accuse and deny in the data.
+const ARMENIAN: &[&str] = &["am-mod", "am-armed-forces"];
+const AZERBAIJANI: &[&str] = &["az-mod", "az-armed-forces", "az-state-border-service"];
+
+fn random_incident(rng: &mut StdRng) -> Value {
+    let start = Utc.with_ymd_and_hms(2023, 1, 1, 0, 0, 0).unwrap();
+    let at = start + Duration::minutes(rng.gen_range(0..(2 * 365 * 24 * 60)));
+    let (own, other) = if rng.gen_bool(0.5) { (ARMENIAN, AZERBAIJANI) } else { (AZERBAIJANI, ARMENIAN) };
+    let mut claims = vec![];
+    if rng.gen_bool(0.85) {
+        let accuser = own[rng.gen_range(0..own.len())];
+        claims.push(json!({"claimant": accuser, "stance": "accuses", "target": other[rng.gen_range(0..other.len())], "stated_at": (at + Duration::hours(rng.gen_range(1..72))).to_rfc3339()}));
+        if rng.gen_bool(0.3) {
+            let second = own[(own.iter().position(|p| *p == accuser).unwrap() + 1) % own.len()];
+            claims.push(json!({"claimant": second, "stance": "accuses", "target": other[0], "stated_at": (at + Duration::hours(2)).to_rfc3339()}));
+        }
+        if rng.gen_bool(0.5) {
+            claims.push(json!({"claimant": other[0], "stance": "denies", "responds_to_index": 0, "stated_at": (at + Duration::hours(80)).to_rfc3339()}));
+        }
+        if rng.gen_bool(0.15) {
+            claims.push(json!({"claimant": accuser, "stance": "retracts", "responds_to_index": 0, "stated_at": (at + Duration::hours(100)).to_rfc3339()}));
+        }
+    }
+    if rng.gen_bool(0.2) {
+        claims.push(
+            json!({"claimant": "euma", "stance": "confirms", "stated_at": (at + Duration::hours(5)).to_rfc3339()}),
+        );
+    }
+    let verification = ["unverified", "corroborated", "confirmed"][rng.gen_range(0..3)];
+    json!({
+        "occurred_at": at.to_rfc3339(),
+        "type": TYPES[rng.gen_range(0..TYPES.len())],
+        "location": {"name": "x", "border_sector": SECTORS[rng.gen_range(0..SECTORS.len())], "country": if rng.gen_bool(0.5) { "AM" } else { "AZ" }},
+        "title": "generated",
+        "violations": rng.gen_range(1..20),
+        "verification": verification,
+        "casualties": if rng.gen_bool(0.3) { json!({"killed_military": rng.gen_range(0..3), "wounded_civilian": rng.gen_range(0..4)}) } else { json!({}) },
+        "claims": claims,
+    })
+}
+
+async fn all_incidents(app: &TestApp) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut path = "/v1/incidents?limit=1000".to_string();
+    loop {
+        let page = app.get(&path).await;
+        out.extend(page.body["data"].as_array().unwrap().iter().cloned());
+        match page.body["next_cursor"].as_str() {
+            Some(c) => path = format!("/v1/incidents?limit=1000&cursor={c}"),
+            None => return out,
+        }
+    }
+}
+
+fn floor(interval: &str, d: NaiveDate) -> NaiveDate {
+    match interval {
+        "day" => d,
+        "week" => d - Duration::days(d.weekday().num_days_from_monday() as i64),
+        "month" => d.with_day(1).unwrap(),
+        "quarter" => NaiveDate::from_ymd_opt(d.year(), (d.month() - 1) / 3 * 3 + 1, 1).unwrap(),
+        "year" => NaiveDate::from_ymd_opt(d.year(), 1, 1).unwrap(),
+        _ => unreachable!(),
+    }
+}
+
+fn period_start(tz: Tz, d: NaiveDate) -> String {
+    tz.from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap()).earliest().unwrap().to_rfc3339()
+}
+
+fn strings(v: &Value) -> Vec<Value> {
+    v.as_array().unwrap().clone()
+}
+
+/// The values of one dimension for one incident (several for party roles).
+fn dimension(incident: &Value, dim: &str, sides: &HashMap<String, String>) -> Vec<Value> {
+    let a = &incident["attribution"];
+    let side_values = |list: &Value| {
+        let mut v: Vec<String> = list.as_array().unwrap().iter().map(|p| sides[p.as_str().unwrap()].clone()).collect();
+        v.sort();
+        v.dedup();
+        v.into_iter().map(Value::String).collect::<Vec<_>>()
+    };
+    let values = match dim {
+        "type" => vec![incident["type"].clone()],
+        "verification" => vec![incident["verification"].clone()],
+        "border_sector" => vec![incident["location"]["border_sector"].clone()],
+        "country" => vec![incident["location"]["country"].clone()],
+        "denied" => vec![a["denied"].clone()],
+        "accuser" => strings(&a["accusers"]),
+        "accused" => strings(&a["accused"]),
+        "accuser_side" => side_values(&a["accusers"]),
+        "accused_side" => side_values(&a["accused"]),
+        _ => unreachable!(),
+    };
+    if values.is_empty() {
+        vec![Value::Null]
+    } else {
+        values
+    }
+}
+
+fn measure(incident: &Value, m: &str) -> i64 {
+    let c = &incident["casualties"];
+    let n = |k: &str| c[k].as_i64().unwrap_or(0);
+    match m {
+        "incidents" => 1,
+        "violations" => incident["violations"].as_i64().unwrap(),
+        "killed" => n("killed_military") + n("killed_civilian"),
+        "wounded" => n("wounded_military") + n("wounded_civilian"),
+        _ => unreachable!(),
+    }
+}
+
+type Counts = BTreeMap<(String, Vec<String>), i64>;
+
+fn from_api(body: &Value, dims: &[&str]) -> Counts {
+    body["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["value"].as_i64().unwrap() != 0)
+        .map(|b| {
+            let group = dims.iter().map(|d| b[*d].to_string()).collect();
+            ((b["period_start"].as_str().unwrap().to_string(), group), b["value"].as_i64().unwrap())
+        })
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn brute_force(
+    incidents: &[Value],
+    sides: &HashMap<String, String>,
+    tz: Tz,
+    interval: &str,
+    dims: &[&str],
+    m: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> (Counts, i64) {
+    let mut counts = Counts::new();
+    let mut total = 0;
+    for incident in incidents {
+        let at: DateTime<Utc> = incident["occurred_at"].as_str().unwrap().parse().unwrap();
+        if at < from || at >= to {
+            continue;
+        }
+        let v = measure(incident, m);
+        total += v;
+        let start = period_start(tz, floor(interval, at.with_timezone(&tz).date_naive()));
+        let mut groups: Vec<Vec<String>> = vec![vec![]];
+        for dim in dims {
+            let values = dimension(incident, dim, sides);
+            groups = groups
+                .into_iter()
+                .flat_map(|g| values.iter().map(move |v| [g.clone(), vec![v.to_string()]].concat()))
+                .collect();
+        }
+        for g in groups {
+            *counts.entry((start.clone(), g)).or_default() += v;
+        }
+    }
+    counts.retain(|_, v| *v != 0);
+    (counts, total)
+}
+
+async fn sides(app: &TestApp) -> HashMap<String, String> {
+    app.get("/v1/parties").await.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["slug"].as_str().unwrap().to_string(), p["side"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+#[tokio::test]
+async fn counts_match_a_brute_force_count() {
+    let app = spawn_app().await;
+    app.seed().await;
+    let mut rng = StdRng::seed_from_u64(20230815);
+    let items: Vec<Value> = (0..300).map(|_| random_incident(&mut rng)).collect();
+    let created = app.post("/v1/incidents/batch", &json!({"incidents": items})).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    // Some changes after the fact: deletes, a retraction, a patch.
+    let ids: Vec<String> =
+        created.body["data"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_string()).collect();
+    for id in ids.iter().step_by(17) {
+        let etag = app.get(&format!("/v1/incidents/{id}")).await.header("etag").unwrap().to_string();
+        assert_eq!(app.delete(&format!("/v1/incidents/{id}"), Some(&etag)).await.status, 204);
+    }
+    for id in ids.iter().enumerate().filter(|(i, _)| i % 23 == 3 && i % 17 != 0).map(|(_, id)| id) {
+        let etag = app.get(&format!("/v1/incidents/{id}")).await.header("etag").unwrap().to_string();
+        assert_eq!(
+            app.patch(&format!("/v1/incidents/{id}"), &json!({"type": "rocket_fire", "violations": 7}), Some(&etag))
+                .await
+                .status,
+            200
+        );
+    }
+    let incidents = all_incidents(&app).await;
+    assert!(incidents.len() > 250);
+    let sides = sides(&app).await;
+
+    let from: DateTime<Utc> = "2023-02-10T13:00:00Z".parse().unwrap();
+    let to: DateTime<Utc> = "2024-11-20T00:00:00Z".parse().unwrap();
+    let zones = ["UTC", "Asia/Baku", "Asia/Kathmandu", "America/New_York", "Europe/Berlin"];
+    let groupings: [&[&str]; 6] = [
+        &[],
+        &["accuser"],
+        &["accuser_side", "type"],
+        &["denied"],
+        &["accused", "verification"],
+        &["border_sector", "country", "accused_side"],
+    ];
+    let measures = ["incidents", "violations", "killed", "wounded"];
+    let mut checked = 0;
+    for (i, zone) in zones.iter().enumerate() {
+        let tz: Tz = zone.parse().unwrap();
+        for (j, interval) in ["day", "week", "month", "quarter", "year"].iter().enumerate() {
+            let dims = groupings[(i + j) % groupings.len()];
+            let m = measures[(i * 5 + j) % measures.len()];
+            let query = format!(
+                "/v1/stats/incidents?interval={interval}&tz={zone}&from={}&to={}&measure={m}{}",
+                from.to_rfc3339().replace('+', "%2B"),
+                to.to_rfc3339().replace('+', "%2B"),
+                if dims.is_empty() { String::new() } else { format!("&group_by={}", dims.join(",")) }
+            );
+            let res = app.get(&query).await;
+            assert_eq!(res.status, 200, "{query}: {}", res.text);
+            let (expected, total) = brute_force(&incidents, &sides, tz, interval, dims, m, from, to);
+            assert_eq!(from_api(&res.body, dims), expected, "{query}");
+            assert_eq!(res.body["total"], total, "{query}");
+            // Zero-filled: every period for every group that appears.
+            let groups: std::collections::BTreeSet<String> = res.body["buckets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|b| dims.iter().map(|d| b[*d].to_string()).collect::<Vec<_>>().join("|"))
+                .collect();
+            let periods: std::collections::BTreeSet<&str> =
+                res.body["buckets"].as_array().unwrap().iter().map(|b| b["period_start"].as_str().unwrap()).collect();
+            assert_eq!(res.body["buckets"].as_array().unwrap().len(), groups.len() * periods.len(), "{query}");
+            let first = period_start(tz, floor(interval, from.with_timezone(&tz).date_naive()));
+            assert_eq!(res.body["buckets"][0]["period_start"], first.as_str(), "{query}");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 25);
+
+    // The same counts as CSV, read with a CSV parser.
+    let json_answer =
+        app.get("/v1/stats/incidents?interval=month&from=2023-01-01&to=2025-01-01&group_by=accuser_side,type").await;
+    let csv_answer = app
+        .send(
+            app.client
+                .get(
+                    app.url(
+                        "/v1/stats/incidents?interval=month&from=2023-01-01&to=2025-01-01&group_by=accuser_side,type",
+                    ),
+                )
+                .header("Accept", "text/csv"),
+        )
+        .await;
+    assert!(csv_answer.content_type().starts_with("text/csv"));
+    let mut reader = csv::Reader::from_reader(csv_answer.text.as_bytes());
+    assert_eq!(reader.headers().unwrap().iter().collect::<Vec<_>>(), ["period_start", "accuser_side", "type", "value"]);
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    let buckets = json_answer.body["buckets"].as_array().unwrap();
+    assert_eq!(rows.len(), buckets.len());
+    for (row, b) in rows.iter().zip(buckets) {
+        assert_eq!(row[0], *b["period_start"].as_str().unwrap());
+        assert_eq!(row[1], *b["accuser_side"].as_str().unwrap_or(""));
+        assert_eq!(row[3].parse::<i64>().unwrap(), b["value"].as_i64().unwrap());
+    }
+    assert_eq!(
+        app.get("/v1/stats/incidents?interval=month&from=2023-01-01&to=2025-01-01&format=csv")
+            .await
+            .text
+            .lines()
+            .count(),
+        25
+    );
+
+    // Claims: standing accusations per claimant, side by side.
+    let res = app.get("/v1/stats/claims?interval=year&from=2022-01-01&to=2026-01-01&group_by=claimant,stance").await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let mut expected: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for incident in &incidents {
+        let claims = incident["claims"].as_array().unwrap();
+        for c in claims {
+            let retracted = claims
+                .iter()
+                .any(|r| r["stance"] == "retracts" && r["responds_to"] == c["id"] && r["claimant"] == c["claimant"]);
+            if c["stance"] == "retracts" || retracted {
+                continue;
+            }
+            *expected
+                .entry((c["claimant"].as_str().unwrap().into(), c["stance"].as_str().unwrap().into()))
+                .or_default() += 1;
+        }
+    }
+    let mut got: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for b in res.body["buckets"].as_array().unwrap() {
+        *got.entry((b["claimant"].as_str().unwrap().into(), b["stance"].as_str().unwrap().into())).or_default() +=
+            b["value"].as_i64().unwrap();
+    }
+    got.retain(|_, v| *v != 0);
+    assert_eq!(got, expected);
+    assert_eq!(res.body["total"], expected.values().sum::<i64>());
+}
+
+#[tokio::test]
+async fn counts_follow_every_write_at_once() {
+    let app = spawn_app().await;
+    app.seed().await;
+    let q = "/v1/stats/incidents?interval=day&from=2024-05-01&to=2024-05-03&tz=Asia/Baku&group_by=accuser";
+    let value = |body: &Value, accuser: Value, day: &str| {
+        body["buckets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["accuser"] == accuser && b["period_start"].as_str().unwrap().starts_with(day))
+            .map(|b| b["value"].as_i64().unwrap())
+    };
+    let empty = app.get(q).await;
+    assert_eq!(empty.body["buckets"].as_array().unwrap().len(), 0, "no group appears yet");
+    assert_eq!(empty.body["total"], 0);
+
+    // 23:30 UTC on 1 May is 03:30 on 2 May in Baku.
+    let mut body = crate::helpers::incident("2024-05-01T23:30:00Z", "mortar_fire");
+    body["claims"] = json!([
+        {"claimant": "am-mod", "stance": "accuses", "target": "az-armed-forces"},
+        {"claimant": "am-armed-forces", "stance": "accuses", "target": "az-armed-forces"}
+    ]);
+    let created = app.post("/v1/incidents", &body).await;
+    let id = created.body["id"].as_str().unwrap().to_string();
+    let after = app.get(q).await;
+    assert_eq!(value(&after.body, json!("am-mod"), "2024-05-02"), Some(1), "read-your-writes: {}", after.text);
+    assert_eq!(value(&after.body, json!("am-armed-forces"), "2024-05-02"), Some(1));
+    assert_eq!(value(&after.body, json!("am-mod"), "2024-05-01"), Some(0), "zero-filled");
+    assert_eq!(after.body["total"], 1, "an incident with two accusers counts once in the total");
+    let by_side = app.get("/v1/stats/incidents?interval=day&from=2024-05-01&to=2024-05-03&group_by=accuser_side").await;
+    assert_eq!(by_side.body["total"], 1);
+    assert_eq!(
+        by_side.body["buckets"].as_array().unwrap().iter().map(|b| b["value"].as_i64().unwrap()).sum::<i64>(),
+        1,
+        "two accusers of one side count once under it"
+    );
+
+    // A retraction removes that accuser's count.
+    let accusation = created.body["claims"][0]["id"].as_str().unwrap();
+    app.post(
+        &format!("/v1/incidents/{id}/claims"),
+        &json!({"claimant": "am-mod", "stance": "retracts", "responds_to": accusation}),
+    )
+    .await;
+    let after = app.get(q).await;
+    assert_eq!(
+        value(&after.body, json!("am-mod"), "2024-05-02"),
+        None,
+        "no standing accusation by am-mod is left in the range"
+    );
+    assert_eq!(value(&after.body, json!("am-armed-forces"), "2024-05-02"), Some(1));
+    let claims =
+        app.get("/v1/stats/claims?interval=day&from=2024-05-01&to=2030-01-01&group_by=claimant&stance=accuses").await;
+    assert_eq!(claims.body["total"], 1, "the retracted accusation and the retraction do not count: {}", claims.text);
+
+    // A patch moves it; a delete removes it.
+    let etag = app.get(&format!("/v1/incidents/{id}")).await.header("etag").unwrap().to_string();
+    app.patch(&format!("/v1/incidents/{id}"), &json!({"occurred_at": "2024-05-01T10:00:00Z"}), Some(&etag)).await;
+    let after = app.get(q).await;
+    assert_eq!(value(&after.body, json!("am-armed-forces"), "2024-05-01"), Some(1));
+    assert_eq!(value(&after.body, json!("am-armed-forces"), "2024-05-02"), Some(0));
+    let etag = app.get(&format!("/v1/incidents/{id}")).await.header("etag").unwrap().to_string();
+    app.delete(&format!("/v1/incidents/{id}"), Some(&etag)).await;
+    assert_eq!(app.get(q).await.body["total"], 0);
+
+    // by=reported counts the day it was recorded.
+    let today = Utc::now().date_naive();
+    let res = app
+        .get(&format!("/v1/stats/incidents?interval=day&by=reported&from={}&to={}", today, today + Duration::days(1)))
+        .await;
+    assert_eq!(res.body["total"], 0, "the only incident is deleted");
+    app.post("/v1/incidents", &crate::helpers::incident("2020-01-01T00:00:00Z", "other")).await;
+    let res = app
+        .get(&format!(
+            "/v1/stats/incidents?interval=day&by=reported&from={}&to={}",
+            today - Duration::days(1),
+            today + Duration::days(2)
+        ))
+        .await;
+    assert_eq!(res.body["total"], 1, "{}", res.text);
+
+    let etag = res.header("etag").unwrap().to_string();
+    let again = app
+        .send(
+            app.client
+                .get(app.url(&format!(
+                    "/v1/stats/incidents?interval=day&by=reported&from={}&to={}",
+                    today - Duration::days(1),
+                    today + Duration::days(2)
+                )))
+                .header("If-None-Match", &etag),
+        )
+        .await;
+    assert_eq!(again.status, 304);
+}
+
+#[tokio::test]
+async fn bad_stats_queries_are_400() {
+    let app = spawn_app().await;
+    for query in [
+        "interval=fortnight",
+        "tz=Mars/Olympus_Mons",
+        "group_by=weather",
+        "group_by=stance",
+        "group_by=type,type",
+        "group_by=type,country,denied,accuser,accused",
+        "from=2024-01-01&to=2024-01-01",
+        "from=2024-02-01&to=2024-01-01",
+        "interval=day&from=1950-01-01&to=2024-01-01",
+        "measure=rumours",
+        "by=heard",
+        "format=xml",
+    ] {
+        app.get(&format!("/v1/stats/incidents?{query}")).await.assert_problem(400);
+    }
+    app.get("/v1/stats/claims?group_by=accuser").await.assert_problem(400);
+    app.get("/v1/stats/claims?measure=violations").await.assert_problem(400);
+    let ok = app.get("/v1/stats/claims?group_by=claimant_side,target_side").await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+}
