@@ -32,15 +32,22 @@ pub struct RawFilter {
     pub include_deleted: bool,
 }
 
-/// Documentation of the filter parameters (parsed by `incident_filter`).
+/// Documentation of the time range of the list (parsed by `incident_filter`).
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
-pub struct IncidentFilterParams {
+pub struct RangeParams {
     /// occurred_at on or after this (RFC 3339, or a date meaning its midnight UTC).
     from: Option<String>,
     /// occurred_at before this (half-open range).
     to: Option<String>,
+}
+
+/// Documentation of the other filter parameters (parsed by `incident_filter`).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct IncidentFilterParams {
     /// Incident types; repeat or comma-separate.
     #[param(explode = true)]
     r#type: Option<Vec<IncidentType>>,

@@ -939,7 +939,7 @@ pub async fn history(state: web::Data<AppState>, _read: CanRead, id: web::Path<S
 /// List incidents, newest first (or in change order with `updated_since`).
 #[utoipa::path(
     operation_id = "listIncidents",get, path = "/v1/incidents", tag = "incidents",
-    params(super::filters::IncidentFilterParams,
+    params(super::filters::RangeParams, super::filters::IncidentFilterParams,
         ("limit" = Option<i64>, Query, description = "1 to 1000, default 50", minimum = 1, maximum = 1000),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
     ),
