@@ -37,6 +37,13 @@ pub enum Command {
     Openapi,
     /// Load the reference parties of the South Caucasus (idempotent).
     Seed(DatabaseArgs),
+    /// Load incidents from this service's own CSV or NDJSON export (`-`: standard input).
+    Import {
+        /// The file; CSV or NDJSON, told apart by extension or content.
+        file: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
     /// Manage API keys.
     #[command(subcommand)]
     Keys(KeysCommand),

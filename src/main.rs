@@ -45,6 +45,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("seeded: {added} new part{}", if added == 1 { "y" } else { "ies" });
             Ok(())
         }),
+        Command::Import { file, database } => actix_web::rt::System::new().block_on(async move {
+            let url = db::resolve_url(&database)?;
+            db::run_migrations_blocking(&url)?;
+            let pool = db::build_pool(&url, &database)?;
+            ceasefire::import::run(&pool, &file).await?;
+            Ok(())
+        }),
         Command::Keys(KeysCommand::Create { name, role, database }) => {
             actix_web::rt::System::new().block_on(async move {
                 let url = db::resolve_url(&database)?;

@@ -83,16 +83,19 @@ fn serve(listener: TcpListener, state: AppState, http: &HttpArgs) -> anyhow::Res
     let body_limit = http.body_limit;
     let limiter = web::Data::new(api::middleware::RateLimiter::new(http.rate_limit, http.rate_burst));
     let cors_origins = http.cors_origins.clone();
+    let metrics = web::Data::new(api::metrics::Metrics::new());
     let mut server = HttpServer::new(move || {
         App::new()
             .wrap(api::middleware::problem_for_every_error())
             .wrap(actix_web::middleware::from_fn(api::middleware::rate_limit))
+            .wrap(actix_web::middleware::from_fn(api::metrics::record))
             .wrap(actix_web::middleware::from_fn(api::middleware::security_headers))
             .wrap(api::middleware::cors(&cors_origins))
             .wrap(actix_web::middleware::from_fn(api::middleware::request_id_header))
             .wrap(TracingLogger::default())
             .app_data(web::Data::new(state.clone()))
             .app_data(limiter.clone())
+            .app_data(metrics.clone())
             .app_data(web::PayloadConfig::new(body_limit))
             .app_data(api::extract::query_config())
             .app_data(api::extract::path_config())

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::auth::{AsReporter, CanRead};
-use super::common::{page_response, parse_limit, Cursor, Idempotency, Page, Written};
+use super::common::{bad_cursor, page_response, parse_limit, Cursor, Idempotency, Page, Written};
 use super::extract::{clip, from_value, JsonValue, QueryParams};
 use super::incidents::{check_url, parse_incident_id, parse_time_param, record_change};
 use crate::domain::attribution::{Attribution, ClaimFacts};
@@ -355,12 +355,14 @@ pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) 
     let after = q.one("cursor")?.map(|c| Cursor::decode(&c, "claims")).transpose()?;
     q.finish()?;
     let mut conn = state.pool.get().await?;
-    let mut rows = claims::page(&mut conn, &filter, after.map(|c| (c.at, c.id)), limit + 1).await?;
-    let next_cursor = if rows.len() as i64 > limit {
+    let after = after.map(|c| c.at.map(|at| (at, c.id)).ok_or_else(bad_cursor)).transpose()?;
+    let mut rows = claims::page(&mut conn, &filter, after, limit + 1).await?;
+    let more = rows.len() as i64 > limit;
+    let next_cursor = if more {
         rows.truncate(limit as usize);
-        rows.last().map(|r| Cursor { o: "claims".into(), at: r.stated_at, id: r.id }.encode())
+        rows.last().map(|r| Cursor { o: "claims".into(), at: Some(r.stated_at), seq: None, id: r.id }.encode())
     } else {
         None
     };
-    page_response(&req, Page { data: rows.iter().map(ClaimView::from).collect(), next_cursor })
+    page_response(&req, Page { data: rows.iter().map(ClaimView::from).collect(), next_cursor }, more)
 }

@@ -143,8 +143,15 @@ pub struct Page<T> {
 pub struct Cursor {
     /// Which ordering the cursor belongs to.
     pub o: String,
-    pub at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<i64>,
     pub id: Uuid,
+}
+
+pub fn bad_cursor() -> ApiError {
+    ApiError::bad_query("cursor", "not a cursor from this API (pass next_cursor back unchanged)")
 }
 
 impl Cursor {
@@ -153,7 +160,7 @@ impl Cursor {
     }
 
     pub fn decode(s: &str, ordering: &str) -> Result<Self, ApiError> {
-        let bad = || ApiError::bad_query("cursor", "not a cursor from this API (pass next_cursor back unchanged)");
+        let bad = bad_cursor;
         let bytes = URL_SAFE_NO_PAD.decode(s.trim()).map_err(|_| bad())?;
         let c: Cursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
         if c.o != ordering {
@@ -175,8 +182,8 @@ pub fn parse_limit(raw: Option<String>) -> Result<i64, ApiError> {
 }
 
 /// Answers a page with its `Link: rel="next"` header and an ETag.
-pub fn page_response<T: Serialize>(req: &HttpRequest, page: Page<T>) -> Result<HttpResponse, ApiError> {
-    let next_link = page.next_cursor.as_ref().map(|c| {
+pub fn page_response<T: Serialize>(req: &HttpRequest, page: Page<T>, more: bool) -> Result<HttpResponse, ApiError> {
+    let next_link = page.next_cursor.as_ref().filter(|_| more).map(|c| {
         let mut params: Vec<(String, String)> = url::form_urlencoded::parse(req.query_string().as_bytes())
             .into_owned()
             .filter(|(k, _)| k != "cursor")
@@ -192,6 +199,7 @@ pub fn page_response<T: Serialize>(req: &HttpRequest, page: Page<T>) -> Result<H
     }
     let mut res = HttpResponse::Ok();
     res.insert_header((header::ETAG, etag));
+    res.insert_header((header::CACHE_CONTROL, "no-cache"));
     if let Some(link) = next_link {
         res.insert_header((header::LINK, link));
     }

@@ -13,7 +13,8 @@ use uuid::Uuid;
 
 use super::auth::{Actor, AsEditor, AsReporter, CanRead};
 use super::claims::{attribution, prepare_claims, ClaimContext, ClaimView, NewClaim};
-use super::common::{not_modified, page_response, parse_limit, Cursor, Idempotency, Page, Written};
+use super::common::{bad_cursor, not_modified, page_response, parse_limit, Cursor, Idempotency, Page, Written};
+use super::export::ExportFormat;
 use super::extract::{clip, from_value_at, JsonValue, QueryParams};
 use super::filters::incident_filter;
 use crate::domain::attribution::Attribution;
@@ -21,7 +22,7 @@ use crate::domain::{CountryCode, IncidentType, LocationPrecision, Role, TimePrec
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::startup::AppState;
 use crate::store::claims::{self as claim_store, ClaimRow};
-use crate::store::incidents::{self as store, ExternalIdRow, IncidentRecord, IncidentRow, Order, SourceRow};
+use crate::store::incidents::{self as store, ExternalIdRow, IncidentRecord, IncidentRow, Order, Position, SourceRow};
 use crate::store::parties::Hierarchy;
 use crate::store::revisions::{self, NewRevision};
 use crate::store::Conn;
@@ -513,7 +514,7 @@ fn require_writer(actor: &Actor, incidents: &[serde_json::Value]) -> ApiResult<(
 }
 
 /// A new incident, checked and turned into the rows to insert.
-struct Prepared {
+pub struct Prepared {
     record: IncidentRecord,
     attribution: Attribution,
 }
@@ -603,8 +604,159 @@ fn prepare(
     Some(Prepared { record, attribution })
 }
 
+/// An incident as exported (`IncidentView` JSON), checked like a new one
+/// and turned into rows that keep its ids, version and times. Errors point
+/// into the record.
+pub fn prepare_exported(value: serde_json::Value, h: &Hierarchy, errors: &mut Vec<FieldError>) -> Option<Prepared> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct ExportedClaim {
+        id: Uuid,
+        incident_id: Uuid,
+        claimant: crate::domain::PartySlug,
+        stance: crate::domain::Stance,
+        target: Option<crate::domain::PartySlug>,
+        responds_to: Option<Uuid>,
+        stated_at: DateTime<Utc>,
+        quote: Option<String>,
+        source_url: Option<String>,
+        created_at: DateTime<Utc>,
+    }
+    #[derive(Deserialize)]
+    struct Kept {
+        id: Uuid,
+        #[serde(default = "one")]
+        version: i32,
+        created_at: DateTime<Utc>,
+        updated_at: DateTime<Utc>,
+        deleted_at: Option<DateTime<Utc>>,
+    }
+    fn one() -> i32 {
+        1
+    }
+    let serde_json::Value::Object(mut object) = value else {
+        errors.push(FieldError::new("", "an incident is a JSON object"));
+        return None;
+    };
+    object.remove("attribution");
+    let raw_claims = object.remove("claims").unwrap_or(serde_json::Value::Array(vec![]));
+    let mut kept = serde_json::Map::new();
+    for key in ["id", "version", "created_at", "updated_at", "deleted_at"] {
+        if let Some(v) = object.remove(key) {
+            kept.insert(key.to_string(), v);
+        }
+    }
+    let kept: Option<Kept> = from_value_at(serde_json::Value::Object(kept), "").map_err(|e| errors.push(e)).ok();
+    let claims: Option<Vec<ExportedClaim>> = match raw_claims {
+        serde_json::Value::Array(items) => items
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| from_value_at(v, &format!("/claims/{i}")).map_err(|e| errors.push(e)).ok())
+            .collect::<Vec<_>>()
+            .into_iter()
+            .collect(),
+        _ => {
+            errors.push(FieldError::new("/claims", "claims is an array"));
+            None
+        }
+    };
+    let fields: Option<IncidentFields> =
+        from_value_at(serde_json::Value::Object(object), "").map_err(|e| errors.push(e)).ok();
+    let (kept, claims, fields) = (kept?, claims?, fields?);
+    fields.check("", crate::store::now().max(kept.updated_at), errors);
+    if kept.version < 1 {
+        errors.push(FieldError::new("/version", "a version is 1 or more"));
+    }
+    // Claims in the order given, each checked against those before it.
+    let mut rows: Vec<ClaimRow> = Vec::with_capacity(claims.len());
+    for (i, c) in claims.iter().enumerate() {
+        if c.incident_id != kept.id {
+            errors.push(FieldError::new(format!("/claims/{i}/incident_id"), "not this incident's id"));
+        }
+        let new = NewClaim {
+            claimant: c.claimant.clone(),
+            stance: c.stance,
+            target: c.target.clone(),
+            responds_to: c.responds_to,
+            responds_to_index: None,
+            stated_at: Some(c.stated_at),
+            quote: c.quote.clone(),
+            source_url: c.source_url.clone(),
+        };
+        let ctx = ClaimContext {
+            incident_id: kept.id,
+            existing: &rows,
+            hierarchy: h,
+            inline: false,
+            now: c.created_at.max(c.stated_at),
+        };
+        let mut claim_errors = Vec::new();
+        let prepared = prepare_claims(std::slice::from_ref(&new), None, &ctx, &mut claim_errors);
+        for e in claim_errors {
+            errors.push(FieldError::new(format!("/claims/{i}{}", e.pointer), e.detail));
+        }
+        if let Some(row) = prepared.into_iter().next() {
+            rows.push(ClaimRow { id: c.id, created_at: c.created_at, ..row });
+        }
+    }
+    let attribution = attribution(&rows, h);
+    let claims: Vec<ClaimRow> =
+        rows.into_iter().map(|c| ClaimRow { counted: attribution.counted.contains(&c.id), ..c }).collect();
+    let base = IncidentRow {
+        id: kept.id,
+        version: kept.version,
+        occurred_at: fields.occurred_at,
+        occurred_until: None,
+        time_precision: String::new(),
+        type_: String::new(),
+        location_name: String::new(),
+        border_sector: None,
+        country: None,
+        lat: None,
+        lon: None,
+        location_precision: None,
+        killed_military: None,
+        killed_civilian: None,
+        wounded_military: None,
+        wounded_civilian: None,
+        violations: 1,
+        title: String::new(),
+        description: String::new(),
+        verification: String::new(),
+        denied: attribution.denied,
+        disputed: attribution.disputed,
+        created_at: kept.created_at,
+        updated_at: kept.updated_at,
+        deleted_at: kept.deleted_at,
+    };
+    let row = fields.to_row(base);
+    let record = IncidentRecord {
+        sources: fields.source_rows(kept.id),
+        external_ids: fields.external_id_rows(kept.id),
+        roles: attribution.roles().map(|(r, p)| (r.to_string(), p.to_string())).collect(),
+        claims,
+        row,
+    };
+    Some(Prepared { record, attribution })
+}
+
+impl Prepared {
+    pub fn id(&self) -> Uuid {
+        self.record.row.id
+    }
+
+    pub fn claim_count(&self) -> usize {
+        self.record.claims.len()
+    }
+}
+
 /// Inserts prepared incidents with their claims, attribution and first revisions.
-async fn insert_prepared(conn: &mut Conn, prepared: &[Prepared], actor: &Actor) -> ApiResult<Vec<IncidentView>> {
+pub async fn insert_prepared(
+    conn: &mut Conn,
+    prepared: &[Prepared],
+    actor: &Actor,
+    action: &str,
+) -> ApiResult<Vec<IncidentView>> {
     let rows: Vec<IncidentRow> = prepared.iter().map(|p| p.record.row.clone()).collect();
     let sources: Vec<SourceRow> = prepared.iter().flat_map(|p| p.record.sources.clone()).collect();
     let ext: Vec<ExternalIdRow> = prepared.iter().flat_map(|p| p.record.external_ids.clone()).collect();
@@ -618,8 +770,8 @@ async fn insert_prepared(conn: &mut Conn, prepared: &[Prepared], actor: &Actor) 
         .map(|v| {
             Ok(NewRevision {
                 incident_id: v.id,
-                version: 1,
-                action: "create",
+                version: v.version,
+                action,
                 actor: actor.key_id.as_deref(),
                 changes: serde_json::to_value(v).map_err(ApiError::internal)?,
             })
@@ -662,7 +814,7 @@ pub async fn create(
                 Some(p) if errors.is_empty() => p,
                 _ => return Err(ApiError::validation(errors)),
             };
-            let view = insert_prepared(conn, std::slice::from_ref(&prepared), &actor2)
+            let view = insert_prepared(conn, std::slice::from_ref(&prepared), &actor2, "create")
                 .await?
                 .pop()
                 .ok_or_else(|| ApiError::internal("no view"))?;
@@ -724,7 +876,7 @@ pub async fn batch(
                 return Err(ApiError::validation(errors));
             }
             let prepared: Vec<Prepared> = prepared.into_iter().flatten().collect();
-            let views = insert_prepared(conn, &prepared, &actor2).await?;
+            let views = insert_prepared(conn, &prepared, &actor2, "create").await?;
             let body = serde_json::to_value(BatchResponse { data: views }).map_err(ApiError::internal)?;
             idem.finish(conn, Written { status: actix_web::http::StatusCode::CREATED, headers: vec![], body }).await
         })
@@ -940,38 +1092,101 @@ pub async fn history(state: web::Data<AppState>, _read: CanRead, id: web::Path<S
 #[utoipa::path(
     operation_id = "listIncidents",get, path = "/v1/incidents", tag = "incidents",
     params(super::filters::RangeParams, super::filters::IncidentFilterParams,
-        ("limit" = Option<i64>, Query, description = "1 to 1000, default 50", minimum = 1, maximum = 1000),
-        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
+        ("limit" = Option<i64>, Query, description = "1 to 1000, default 50 (pages of JSON only)", minimum = 1, maximum = 1000),
+        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page (pages of JSON only)"),
+        ("format" = Option<String>, Query, description = "`json` (a page, default), or an export of every matching incident: `csv`, `geojson`, `ndjson`. Overrides `Accept`"),
     ),
     responses(
-        (status = 200, description = "A page of incidents; `Link: rel=\"next\"` names the next page", body = Page<IncidentView>, headers(("ETag" = String), ("Link" = String))),
+        (status = 200, description = "A page of incidents (`Link: rel=\"next\"` names the next one), or an export streamed whole. \
+CSV: one row per incident, party lists as `;`-joined slugs, `sources`, `external_ids` and `claims` as JSON. \
+GeoJSON: a FeatureCollection of the incidents with coordinates. NDJSON: each incident's full JSON on a line.", content(
+            (Page<IncidentView> = "application/json"),
+            (String = "text/csv"),
+            (Object = "application/geo+json"),
+            (String = "application/x-ndjson"),
+        ), headers(("ETag" = String), ("Link" = String), ("Content-Disposition" = String))),
         (status = 304, description = "Unchanged since the ETag given"),
         (status = 400, description = "Invalid query", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) -> ApiResult<HttpResponse> {
     let mut q = QueryParams::from_request(&req)?;
+    let export = export_format(&req, &mut q)?;
     let raw = incident_filter(&mut q)?;
-    let limit = parse_limit(q.one("limit")?)?;
-    let order = if raw.updated_since.is_some() { Order::Updated } else { Order::Occurred };
-    let ordering = match order {
-        Order::Occurred => "occurred",
-        Order::Updated => "updated",
-    };
-    let after = q.one("cursor")?.map(|c| Cursor::decode(&c, ordering)).transpose()?;
+    let (order, ordering) =
+        if raw.updated_since.is_some() { (Order::Changed, "changed") } else { (Order::Occurred, "occurred") };
+    let limit = q.one("limit")?;
+    let cursor = q.one("cursor")?;
     q.finish()?;
+    if let Some(format) = export {
+        if limit.is_some() || cursor.is_some() {
+            return Err(ApiError::bad_query(
+                if limit.is_some() { "limit" } else { "cursor" },
+                "an export holds every matching incident; it takes no limit or cursor",
+            ));
+        }
+        let mut conn = state.pool.get().await?;
+        let filter = raw.resolve(&Hierarchy::load(&mut conn).await?);
+        drop(conn);
+        let name = format!("incidents-{}.{}", crate::store::now().format("%Y%m%dT%H%M%SZ"), format.extension());
+        return Ok(HttpResponse::Ok()
+            .content_type(format.content_type())
+            .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .streaming(super::export::stream(state.pool.clone(), filter, order, format)));
+    }
+    let limit = parse_limit(limit)?;
+    let after = cursor
+        .map(|c| {
+            let c = Cursor::decode(&c, ordering)?;
+            match (order, c.at, c.seq) {
+                (Order::Occurred, Some(at), _) => Ok(Position::Occurred(at, c.id)),
+                (Order::Changed, _, Some(seq)) => Ok(Position::Changed(seq, c.id)),
+                _ => Err(bad_cursor()),
+            }
+        })
+        .transpose()?;
     let mut conn = state.pool.get().await?;
     let h = Hierarchy::load(&mut conn).await?;
     let filter = raw.resolve(&h);
-    let mut rows = store::page(&mut conn, &filter, order, after.map(|c| (c.at, c.id)), limit + 1).await?;
-    let next_cursor = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|r| {
-            let at = if order == Order::Occurred { r.occurred_at } else { r.updated_at };
-            Cursor { o: ordering.into(), at, id: r.id }.encode()
-        })
+    let mut rows = store::page(&mut conn, &filter, order, after, limit + 1).await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let cursor_at = |p: Position| match p {
+        Position::Occurred(at, id) => Cursor { o: ordering.into(), at: Some(at), seq: None, id },
+        Position::Changed(seq, id) => Cursor { o: ordering.into(), at: None, seq: Some(seq), id },
+    };
+    let last = rows.last().map(|(_, p)| *p).or(after);
+    // In change order the cursor is also where to resume polling, so it is
+    // given on the last page too (a `Link` only when more rows wait).
+    let next_cursor = match order {
+        Order::Occurred if more => last.map(|p| cursor_at(p).encode()),
+        Order::Occurred => None,
+        Order::Changed => last.map(|p| cursor_at(p).encode()),
+    };
+    let records = store::records(&mut conn, rows.into_iter().map(|(r, _)| r).collect()).await?;
+    page_response(&req, Page { data: records.iter().map(IncidentView::from_record).collect(), next_cursor }, more)
+}
+
+/// An export format asked for by `?format=` or `Accept`; `None` for a page of JSON.
+fn export_format(req: &HttpRequest, q: &mut QueryParams) -> ApiResult<Option<ExportFormat>> {
+    match q.one("format")?.as_deref() {
+        None => {}
+        Some("json") => return Ok(None),
+        Some("csv") => return Ok(Some(ExportFormat::Csv)),
+        Some("geojson") => return Ok(Some(ExportFormat::GeoJson)),
+        Some("ndjson") => return Ok(Some(ExportFormat::NdJson)),
+        Some(other) => {
+            return Err(ApiError::bad_query("format", format!("`{}` is not json, csv, geojson or ndjson", clip(other))))
+        }
+    }
+    let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    Ok(if accept.contains("text/csv") {
+        Some(ExportFormat::Csv)
+    } else if accept.contains("application/geo+json") {
+        Some(ExportFormat::GeoJson)
+    } else if accept.contains("application/x-ndjson") {
+        Some(ExportFormat::NdJson)
     } else {
         None
-    };
-    let records = store::records(&mut conn, rows).await?;
-    page_response(&req, Page { data: records.iter().map(IncidentView::from_record).collect(), next_cursor })
+    })
 }

@@ -144,7 +144,7 @@ pub async fn rate_limit(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let exempt = matches!(req.path(), "/healthz" | "/readyz");
+    let exempt = matches!(req.path(), "/healthz" | "/readyz" | "/metrics");
     if !exempt {
         if let Some(limiter) = req.app_data::<actix_web::web::Data<RateLimiter>>() {
             let key = match req.headers().get(header::AUTHORIZATION) {

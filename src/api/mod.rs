@@ -3,10 +3,12 @@
 pub mod auth;
 pub mod claims;
 pub mod common;
+pub mod export;
 pub mod extract;
 pub mod filters;
 pub mod incidents;
 pub mod keys;
+pub mod metrics;
 pub mod middleware;
 pub mod ops;
 pub mod parties;
@@ -27,7 +29,7 @@ use crate::error::ApiError;
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     paths(
-        ops::healthz, ops::readyz,
+        ops::healthz, ops::readyz, metrics::metrics,
         parties::list, parties::create, parties::get, parties::patch,
         incidents::list, incidents::create, incidents::batch, incidents::get, incidents::patch, incidents::delete, incidents::history,
         claims::create, claims::list, claims::get,
@@ -136,6 +138,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/healthz").route(web::get().to(ops::healthz)).default_service(web::to(not_allowed("GET"))),
     )
     .service(web::resource("/readyz").route(web::get().to(ops::readyz)).default_service(web::to(not_allowed("GET"))))
+    .service(
+        web::resource("/metrics").route(web::get().to(metrics::metrics)).default_service(web::to(not_allowed("GET"))),
+    )
     .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
     .service(web::redirect("/docs", "/docs/"))
     .service(

@@ -84,6 +84,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         deleted_at -> Nullable<Timestamptz>,
+        change_seq -> Int8,
     }
 }
 

@@ -236,13 +236,22 @@ pub struct IncidentFilter {
     pub include_deleted: bool,
 }
 
-/// Where a page starts: after this row, in the list's order.
+/// The order of a list.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Order {
     /// Newest first: (occurred_at, id) descending.
     Occurred,
-    /// Change order for mirrors: (updated_at, id) ascending.
-    Updated,
+    /// Change order, for mirrors: by the transaction that last changed each
+    /// incident, listing only changes below the oldest transaction still
+    /// running, so nothing that commits later can sort before what was listed.
+    Changed,
+}
+
+/// A row's place in its list's order; a page starts after one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Position {
+    Occurred(DateTime<Utc>, Uuid),
+    Changed(i64, Uuid),
 }
 
 pub fn filtered(f: &IncidentFilter) -> incidents::BoxedQuery<'static, Pg> {
@@ -294,30 +303,45 @@ pub fn filtered(f: &IncidentFilter) -> incidents::BoxedQuery<'static, Pg> {
     q
 }
 
-/// One page of incidents after `after` (exclusive), `limit` rows.
+/// One page of incidents after `after` (exclusive), `limit` rows, each
+/// with its position.
 pub async fn page(
     conn: &mut Conn,
     f: &IncidentFilter,
     order: Order,
-    after: Option<(DateTime<Utc>, Uuid)>,
+    after: Option<Position>,
     limit: i64,
-) -> QueryResult<Vec<IncidentRow>> {
-    let mut q = filtered(f).select(IncidentRow::as_select()).limit(limit);
+) -> QueryResult<Vec<(IncidentRow, Position)>> {
+    let mut q = filtered(f).select((IncidentRow::as_select(), incidents::change_seq)).limit(limit);
+    match after {
+        Some(Position::Occurred(at, id)) => {
+            q = q.filter(incidents::occurred_at.lt(at).or(incidents::occurred_at.eq(at).and(incidents::id.lt(id))))
+        }
+        Some(Position::Changed(seq, id)) => {
+            q = q.filter(incidents::change_seq.gt(seq).or(incidents::change_seq.eq(seq).and(incidents::id.gt(id))))
+        }
+        None => {}
+    }
     q = match order {
-        Order::Occurred => {
-            if let Some((at, id)) = after {
-                q = q.filter(incidents::occurred_at.lt(at).or(incidents::occurred_at.eq(at).and(incidents::id.lt(id))));
-            }
-            q.order((incidents::occurred_at.desc(), incidents::id.desc()))
-        }
-        Order::Updated => {
-            if let Some((at, id)) = after {
-                q = q.filter(incidents::updated_at.gt(at).or(incidents::updated_at.eq(at).and(incidents::id.gt(id))));
-            }
-            q.order((incidents::updated_at.asc(), incidents::id.asc()))
-        }
+        Order::Occurred => q.order((incidents::occurred_at.desc(), incidents::id.desc())),
+        Order::Changed => q
+            .filter(
+                incidents::change_seq
+                    .lt(sql::<diesel::sql_types::BigInt>("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")),
+            )
+            .order((incidents::change_seq.asc(), incidents::id.asc())),
     };
-    q.load(conn).await
+    let rows: Vec<(IncidentRow, i64)> = q.load(conn).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(row, seq)| {
+            let position = match order {
+                Order::Occurred => Position::Occurred(row.occurred_at, row.id),
+                Order::Changed => Position::Changed(seq, row.id),
+            };
+            (row, position)
+        })
+        .collect())
 }
 
 /// Stores the attribution roles of new incidents (their `denied` and

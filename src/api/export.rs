@@ -1,0 +1,246 @@
+//! Exports of `GET /v1/incidents`: CSV, GeoJSON and NDJSON, streamed a
+//! chunk at a time from the database in constant memory.
+
+use actix_web::web::Bytes;
+use futures_util::Stream;
+use serde_json::{json, Value};
+
+use super::incidents::IncidentView;
+use crate::db::DbPool;
+use crate::error::ApiError;
+use crate::store::incidents::{self as store, IncidentFilter, Order, Position};
+
+/// Rows read from the database per chunk.
+const CHUNK: i64 = 500;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Csv,
+    GeoJson,
+    NdJson,
+}
+
+impl ExportFormat {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "text/csv; charset=utf-8",
+            ExportFormat::GeoJson => "application/geo+json",
+            ExportFormat::NdJson => "application/x-ndjson",
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "csv",
+            ExportFormat::GeoJson => "geojson",
+            ExportFormat::NdJson => "ndjson",
+        }
+    }
+}
+
+/// The columns of the CSV export, in order. Party lists are `;`-joined
+/// slugs; `sources`, `external_ids` and `claims` hold JSON.
+pub const CSV_COLUMNS: &[&str] = &[
+    "id",
+    "version",
+    "occurred_at",
+    "occurred_until",
+    "time_precision",
+    "type",
+    "location_name",
+    "border_sector",
+    "country",
+    "lat",
+    "lon",
+    "location_precision",
+    "killed_military",
+    "killed_civilian",
+    "wounded_military",
+    "wounded_civilian",
+    "violations",
+    "title",
+    "description",
+    "verification",
+    "accusers",
+    "accused",
+    "deniers",
+    "confirmers",
+    "acknowledged_by",
+    "denied",
+    "disputed",
+    "sources",
+    "external_ids",
+    "claims",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+];
+
+fn cell(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) if items.iter().all(Value::is_string) => {
+            items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(";")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// One incident as a CSV record, in `CSV_COLUMNS` order.
+pub fn csv_record(view: &IncidentView) -> Result<Vec<String>, ApiError> {
+    let v = serde_json::to_value(view).map_err(ApiError::internal)?;
+    let loc = &v["location"];
+    let cas = &v["casualties"];
+    let a = &v["attribution"];
+    let json_cell = |x: &Value| x.to_string();
+    Ok(vec![
+        cell(&v["id"]),
+        cell(&v["version"]),
+        cell(&v["occurred_at"]),
+        cell(&v["occurred_until"]),
+        cell(&v["time_precision"]),
+        cell(&v["type"]),
+        cell(&loc["name"]),
+        cell(&loc["border_sector"]),
+        cell(&loc["country"]),
+        cell(&loc["lat"]),
+        cell(&loc["lon"]),
+        cell(&loc["precision"]),
+        cell(&cas["killed_military"]),
+        cell(&cas["killed_civilian"]),
+        cell(&cas["wounded_military"]),
+        cell(&cas["wounded_civilian"]),
+        cell(&v["violations"]),
+        cell(&v["title"]),
+        cell(&v["description"]),
+        cell(&v["verification"]),
+        cell(&a["accusers"]),
+        cell(&a["accused"]),
+        cell(&a["deniers"]),
+        cell(&a["confirmers"]),
+        cell(&a["acknowledged_by"]),
+        cell(&a["denied"]),
+        cell(&a["disputed"]),
+        json_cell(&v["sources"]),
+        json_cell(&v["external_ids"]),
+        json_cell(&v["claims"]),
+        cell(&v["created_at"]),
+        cell(&v["updated_at"]),
+        cell(&v["deleted_at"]),
+    ])
+}
+
+/// One incident as a GeoJSON Feature (RFC 7946: [lon, lat]); `None` when it
+/// has no coordinates.
+pub fn feature(view: &IncidentView) -> Result<Option<Value>, ApiError> {
+    let (Some(lat), Some(lon)) = (view.fields.location.lat, view.fields.location.lon) else { return Ok(None) };
+    let mut properties = serde_json::to_value(view).map_err(ApiError::internal)?;
+    if let Some(p) = properties.as_object_mut() {
+        p.remove("id");
+    }
+    Ok(Some(json!({
+        "type": "Feature",
+        "id": view.id,
+        "geometry": {"type": "Point", "coordinates": [lon, lat]},
+        "properties": properties,
+    })))
+}
+
+/// `wrote_feature` carries across chunks whether a GeoJSON feature came
+/// before (so the next one needs a comma).
+fn chunk_bytes(
+    format: ExportFormat,
+    views: &[IncidentView],
+    first: bool,
+    wrote_feature: &mut bool,
+) -> Result<Vec<u8>, ApiError> {
+    let mut out = Vec::new();
+    match format {
+        ExportFormat::Csv => {
+            let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(&mut out);
+            if first {
+                w.write_record(CSV_COLUMNS).map_err(ApiError::internal)?;
+            }
+            for view in views {
+                w.write_record(csv_record(view)?).map_err(ApiError::internal)?;
+            }
+            w.flush().map_err(ApiError::internal)?;
+        }
+        ExportFormat::NdJson => {
+            for view in views {
+                serde_json::to_writer(&mut out, view).map_err(ApiError::internal)?;
+                out.push(b'\n');
+            }
+        }
+        ExportFormat::GeoJson => {
+            if first {
+                out.extend_from_slice(b"{\"type\":\"FeatureCollection\",\"features\":[");
+            }
+            for view in views {
+                if let Some(f) = feature(view)? {
+                    if *wrote_feature {
+                        out.push(b',');
+                    }
+                    *wrote_feature = true;
+                    serde_json::to_writer(&mut out, &f).map_err(ApiError::internal)?;
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+struct ExportState {
+    pool: DbPool,
+    filter: IncidentFilter,
+    order: Order,
+    format: ExportFormat,
+    after: Option<Position>,
+    /// Nothing written yet (the header, the opening of the collection).
+    first: bool,
+    /// A GeoJSON feature has been written (the next needs a comma).
+    wrote_feature: bool,
+    done: bool,
+}
+
+/// The export as a stream of chunks. Each chunk is one page read with a
+/// pooled connection held only while reading it.
+pub fn stream(
+    pool: DbPool,
+    filter: IncidentFilter,
+    order: Order,
+    format: ExportFormat,
+) -> impl Stream<Item = Result<Bytes, ApiError>> {
+    let state =
+        ExportState { pool, filter, order, format, after: None, first: true, wrote_feature: false, done: false };
+    futures_util::stream::unfold(state, |mut s| async move {
+        if s.done {
+            return None;
+        }
+        let result = next_chunk(&mut s).await;
+        if result.is_err() {
+            s.done = true;
+        }
+        Some((result.map(Bytes::from), s))
+    })
+}
+
+async fn next_chunk(s: &mut ExportState) -> Result<Vec<u8>, ApiError> {
+    let mut conn = s.pool.get().await?;
+    let rows = store::page(&mut conn, &s.filter, s.order, s.after, CHUNK).await?;
+    let last_page = (rows.len() as i64) < CHUNK;
+    s.after = rows.last().map(|(_, p)| *p).or(s.after);
+    let records = store::records(&mut conn, rows.into_iter().map(|(r, _)| r).collect()).await?;
+    drop(conn);
+    let views: Vec<IncidentView> = records.iter().map(IncidentView::from_record).collect();
+    let mut bytes = chunk_bytes(s.format, &views, s.first, &mut s.wrote_feature)?;
+    s.first = false;
+    if last_page {
+        s.done = true;
+        if s.format == ExportFormat::GeoJson {
+            bytes.extend_from_slice(b"]}");
+        }
+    }
+    Ok(bytes)
+}

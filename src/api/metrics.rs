@@ -1,0 +1,126 @@
+//! `GET /metrics`: Prometheus text exposition.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{web, Error, HttpResponse};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+use crate::db::schema::{claims, incidents};
+use crate::error::{ApiError, ApiResult};
+use crate::startup::AppState;
+
+/// The service's metrics.
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    pool: IntGaugeVec,
+    incidents: IntGauge,
+    claims: IntGauge,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new("ceasefire_http_requests_total", "HTTP requests answered, by route, method and status"),
+            &["route", "method", "status"],
+        )
+        .expect("valid metric");
+        let latency = HistogramVec::new(
+            HistogramOpts::new(
+                "ceasefire_http_request_duration_seconds",
+                "Time to answer HTTP requests, by route and method",
+            )
+            .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+            &["route", "method"],
+        )
+        .expect("valid metric");
+        let pool = IntGaugeVec::new(
+            Opts::new(
+                "ceasefire_db_pool_connections",
+                "Database pool connections: in_use, idle, waiting (requests queued for one), max",
+            ),
+            &["state"],
+        )
+        .expect("valid metric");
+        let incidents =
+            IntGauge::new("ceasefire_incidents", "Incidents recorded and not deleted").expect("valid metric");
+        let claims =
+            IntGauge::new("ceasefire_claims", "Claims on incidents that are not deleted").expect("valid metric");
+        for c in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(latency.clone()),
+            Box::new(pool.clone()),
+            Box::new(incidents.clone()),
+            Box::new(claims.clone()),
+            Box::new(prometheus::process_collector::ProcessCollector::for_self()),
+        ] {
+            registry.register(c).expect("metrics register once");
+        }
+        Self { registry, requests, latency, pool, incidents, claims }
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Counts and times every request under its route pattern (not its path,
+/// so ids do not explode the label set).
+pub async fn record(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let started = Instant::now();
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
+    let method = req.method().as_str().to_string();
+    let res = next.call(req).await?;
+    if let Some(m) = metrics {
+        let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
+        let status = res.status().as_u16().to_string();
+        m.requests.with_label_values(&[&route, &method, &status]).inc();
+        m.latency.with_label_values(&[&route, &method]).observe(started.elapsed().as_secs_f64());
+    }
+    Ok(res)
+}
+
+/// Prometheus metrics: requests, latency, the database pool, totals.
+#[utoipa::path(get, path = "/metrics", tag = "operations", operation_id = "metrics",
+    responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain; version=0.0.4", body = String)))]
+pub async fn metrics(state: web::Data<AppState>, metrics: web::Data<Metrics>) -> ApiResult<HttpResponse> {
+    let status = state.pool.status();
+    metrics.pool.with_label_values(&["in_use"]).set((status.size - status.available) as i64);
+    metrics.pool.with_label_values(&["idle"]).set(status.available as i64);
+    metrics.pool.with_label_values(&["waiting"]).set(status.waiting as i64);
+    metrics.pool.with_label_values(&["max"]).set(status.max_size as i64);
+    if let Ok(mut conn) = state.pool.get().await {
+        let live = incidents::table.filter(incidents::deleted_at.is_null());
+        if let Ok(n) = live.count().get_result::<i64>(&mut conn).await {
+            metrics.incidents.set(n);
+        }
+        let n = claims::table
+            .filter(
+                claims::incident_id
+                    .eq_any(incidents::table.select(incidents::id).filter(incidents::deleted_at.is_null())),
+            )
+            .count()
+            .get_result::<i64>(&mut conn)
+            .await;
+        if let Ok(n) = n {
+            metrics.claims.set(n);
+        }
+    }
+    let mut out = Vec::new();
+    TextEncoder::new().encode(&metrics.registry.gather(), &mut out).map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(out))
+}

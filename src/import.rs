@@ -1,0 +1,287 @@
+//! `ceasefire import FILE`: loads incidents from this service's own CSV or
+//! NDJSON export. Every record is checked first and each bad one reported
+//! with its line and field; then all are loaded in one transaction, or none.
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+
+use crate::api::auth::Actor;
+use crate::api::incidents::{insert_prepared, prepare_exported, Prepared};
+use crate::db::schema::incidents;
+use crate::db::DbPool;
+use crate::error::ApiError;
+use crate::store::parties::Hierarchy;
+
+/// Incidents written per statement batch.
+const BATCH: usize = 500;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Csv,
+    NdJson,
+}
+
+/// One record of the file: its line and its JSON.
+type Record = (u64, Value);
+
+/// A CSV row back into the JSON of an incident.
+fn csv_to_json(header: &csv::StringRecord, row: &csv::StringRecord) -> Result<Value, String> {
+    let get = |name: &str| header.iter().position(|h| h == name).and_then(|i| row.get(i)).unwrap_or("");
+    let text = |name: &str| match get(name) {
+        "" => Value::Null,
+        s => Value::String(s.to_string()),
+    };
+    let number = |name: &str| -> Result<Value, String> {
+        match get(name) {
+            "" => Ok(Value::Null),
+            s => serde_json::from_str::<serde_json::Number>(s)
+                .map(Value::Number)
+                .map_err(|_| format!("{name}: `{s}` is not a number")),
+        }
+    };
+    let embedded = |name: &str, empty: Value| -> Result<Value, String> {
+        match get(name) {
+            "" => Ok(empty),
+            s => serde_json::from_str(s).map_err(|e| format!("{name}: not JSON ({e})")),
+        }
+    };
+    for column in ["id", "occurred_at", "type", "title"] {
+        if !header.iter().any(|h| h == column) {
+            return Err(format!("the header has no `{column}` column; is this a Ceasefire CSV export?"));
+        }
+    }
+    let mut object = Map::new();
+    object.insert("id".into(), text("id"));
+    object.insert("version".into(), number("version")?);
+    object.insert("occurred_at".into(), text("occurred_at"));
+    object.insert("occurred_until".into(), text("occurred_until"));
+    if let Value::String(p) = text("time_precision") {
+        object.insert("time_precision".into(), Value::String(p));
+    }
+    object.insert("type".into(), text("type"));
+    object.insert(
+        "location".into(),
+        json!({
+            "name": get("location_name"),
+            "border_sector": text("border_sector"),
+            "country": text("country"),
+            "lat": number("lat")?,
+            "lon": number("lon")?,
+            "precision": text("location_precision"),
+        }),
+    );
+    object.insert(
+        "casualties".into(),
+        json!({
+            "killed_military": number("killed_military")?,
+            "killed_civilian": number("killed_civilian")?,
+            "wounded_military": number("wounded_military")?,
+            "wounded_civilian": number("wounded_civilian")?,
+        }),
+    );
+    let violations = number("violations")?;
+    if !violations.is_null() {
+        object.insert("violations".into(), violations);
+    }
+    object.insert("title".into(), Value::String(get("title").to_string()));
+    object.insert("description".into(), Value::String(get("description").to_string()));
+    if let Value::String(v) = text("verification") {
+        object.insert("verification".into(), Value::String(v));
+    }
+    object.insert("sources".into(), embedded("sources", json!([]))?);
+    object.insert("external_ids".into(), embedded("external_ids", json!({}))?);
+    object.insert("claims".into(), embedded("claims", json!([]))?);
+    object.insert("created_at".into(), text("created_at"));
+    object.insert("updated_at".into(), text("updated_at"));
+    object.insert("deleted_at".into(), text("deleted_at"));
+    Ok(Value::Object(object))
+}
+
+/// The records of the file, one at a time, each with its line; a record
+/// that cannot even be read as one is an error with its line.
+fn records(
+    path: &Path,
+    format: Format,
+) -> anyhow::Result<Box<dyn Iterator<Item = Result<Record, (u64, String)>> + Send>> {
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    Ok(match format {
+        Format::NdJson => Box::new(BufReader::new(file).lines().enumerate().filter_map(|(i, line)| {
+            let line_no = i as u64 + 1;
+            match line {
+                Err(e) => Some(Err((line_no, format!("unreadable: {e}")))),
+                Ok(l) if l.trim().is_empty() => None,
+                Ok(l) => Some(
+                    serde_json::from_str(&l).map(|v| (line_no, v)).map_err(|e| (line_no, format!("not JSON: {e}"))),
+                ),
+            }
+        })),
+        Format::Csv => {
+            let mut reader = csv::ReaderBuilder::new().from_reader(file);
+            let header = reader.headers().context("reading the CSV header")?.clone();
+            let mut failed = false;
+            Box::new(reader.into_records().map_while(move |row| {
+                if failed {
+                    return None;
+                }
+                Some(match row {
+                    Ok(row) => {
+                        let line = row.position().map(|p| p.line()).unwrap_or(0);
+                        csv_to_json(&header, &row).map(|v| (line, v)).map_err(|e| (line, e))
+                    }
+                    Err(e) => {
+                        failed = true;
+                        Err((e.position().map(|p| p.line()).unwrap_or(0), format!("not CSV: {e}")))
+                    }
+                })
+            }))
+        }
+    })
+}
+
+fn detect(path: &Path) -> anyhow::Result<Format> {
+    let name = path.to_string_lossy().to_lowercase();
+    if name.ends_with(".csv") {
+        return Ok(Format::Csv);
+    }
+    if name.ends_with(".ndjson") || name.ends_with(".jsonl") {
+        return Ok(Format::NdJson);
+    }
+    let mut start = [0u8; 64];
+    let n = std::fs::File::open(path)?.read(&mut start)?;
+    Ok(if start[..n].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') { Format::NdJson } else { Format::Csv })
+}
+
+/// Copies standard input to a file, since the records are read twice.
+fn spool_stdin() -> anyhow::Result<PathBuf> {
+    let path = std::env::temp_dir().join(format!("ceasefire-import-{}", Uuid::new_v4()));
+    let mut out = std::fs::File::create(&path)?;
+    std::io::copy(&mut std::io::stdin().lock(), &mut out)?;
+    out.flush()?;
+    Ok(path)
+}
+
+fn progress(total: u64, what: &str) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg:9} [{bar:40}] {pos}/{len} ({per_sec}, {eta} left)")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_message(what.to_string());
+    bar
+}
+
+/// What an import did.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub incidents: usize,
+    pub claims: usize,
+}
+
+pub async fn run(pool: &DbPool, file: &str) -> anyhow::Result<Summary> {
+    let started = Instant::now();
+    let (path, spooled) = if file == "-" { (spool_stdin()?, true) } else { (PathBuf::from(file), false) };
+    let result = import(pool, &path).await;
+    if spooled {
+        let _ = std::fs::remove_file(&path);
+    }
+    let summary = result?;
+    eprintln!(
+        "imported {} incidents with {} claims from {} in {:.1} s",
+        summary.incidents,
+        summary.claims,
+        if file == "-" { "standard input" } else { file },
+        started.elapsed().as_secs_f64()
+    );
+    Ok(summary)
+}
+
+async fn import(pool: &DbPool, path: &Path) -> anyhow::Result<Summary> {
+    let format = detect(path)?;
+    let mut conn = pool.get().await?;
+    let h = Hierarchy::load(&mut conn).await?;
+
+    // Pass 1: check every record.
+    let count = records(path, format)?.count() as u64;
+    let bar = progress(count, "checking");
+    let mut problems: Vec<String> = Vec::new();
+    let mut seen: HashSet<Uuid> = HashSet::new();
+    let mut ids: Vec<Uuid> = Vec::new();
+    for record in records(path, format)? {
+        bar.inc(1);
+        match record {
+            Err((line, e)) => problems.push(format!("line {line}: {e}")),
+            Ok((line, value)) => {
+                let mut errors = Vec::new();
+                if let Some(p) = prepare_exported(value, &h, &mut errors) {
+                    if !seen.insert(p.id()) {
+                        errors.push(crate::error::FieldError::new(
+                            "/id",
+                            format!("incident {} appears twice in the file", p.id()),
+                        ));
+                    }
+                    ids.push(p.id());
+                }
+                problems.extend(errors.into_iter().map(|e| {
+                    format!("line {line}: {}: {}", if e.pointer.is_empty() { "/" } else { &e.pointer }, e.detail)
+                }));
+            }
+        }
+    }
+    bar.finish_and_clear();
+    for chunk in ids.chunks(10_000) {
+        let existing: Vec<Uuid> =
+            incidents::table.filter(incidents::id.eq_any(chunk)).select(incidents::id).load(&mut conn).await?;
+        problems.extend(existing.iter().map(|id| format!("incident {id} exists already in the database")));
+    }
+    if !problems.is_empty() {
+        for p in problems.iter().take(100) {
+            eprintln!("{p}");
+        }
+        if problems.len() > 100 {
+            eprintln!("... and {} more", problems.len() - 100);
+        }
+        bail!("{} problem(s) in {}; nothing was imported", problems.len(), path.display());
+    }
+
+    // Pass 2: load everything in one transaction, a batch at a time.
+    let bar = progress(count, "importing");
+    let actor = Actor::default();
+    let mut rows = records(path, format)?;
+    let summary = conn
+        .transaction::<_, anyhow::Error, _>(async |conn| {
+            let mut summary = Summary::default();
+            loop {
+                let mut batch: Vec<Prepared> = Vec::with_capacity(BATCH);
+                for record in rows.by_ref().take(BATCH) {
+                    let (line, value) = record.map_err(|(line, e)| anyhow::anyhow!("line {line}: {e}"))?;
+                    let mut errors = Vec::new();
+                    let p = prepare_exported(value, &h, &mut errors)
+                        .with_context(|| format!("line {line} changed while it was being imported"))?;
+                    summary.claims += p.claim_count();
+                    batch.push(p);
+                }
+                if batch.is_empty() {
+                    return Ok(summary);
+                }
+                insert_prepared(conn, &batch, &actor, "import")
+                    .await
+                    .map_err(|e: ApiError| anyhow::anyhow!("{}", e.detail))?;
+                summary.incidents += batch.len();
+                bar.inc(batch.len() as u64);
+            }
+        })
+        .await?;
+    bar.finish_and_clear();
+    Ok(summary)
+}
