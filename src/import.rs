@@ -32,6 +32,9 @@ enum Format {
 /// One record of the file: its line and its JSON.
 type Record = (u64, Value);
 
+/// The records of a file, or the line and reason of one that is unreadable.
+type Records = Box<dyn Iterator<Item = Result<Record, (u64, String)>> + Send>;
+
 /// A CSV row back into the JSON of an incident.
 fn csv_to_json(header: &csv::StringRecord, row: &csv::StringRecord) -> Result<Value, String> {
     let get = |name: &str| header.iter().position(|h| h == name).and_then(|i| row.get(i)).unwrap_or("");
@@ -107,10 +110,7 @@ fn csv_to_json(header: &csv::StringRecord, row: &csv::StringRecord) -> Result<Va
 
 /// The records of the file, one at a time, each with its line; a record
 /// that cannot even be read as one is an error with its line.
-fn records(
-    path: &Path,
-    format: Format,
-) -> anyhow::Result<Box<dyn Iterator<Item = Result<Record, (u64, String)>> + Send>> {
+fn records(path: &Path, format: Format) -> anyhow::Result<Records> {
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     Ok(match format {
         Format::NdJson => Box::new(BufReader::new(file).lines().enumerate().filter_map(|(i, line)| {
