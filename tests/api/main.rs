@@ -3,6 +3,7 @@
 
 mod auth;
 mod claims;
+mod exports;
 mod filters;
 mod health;
 mod helpers;

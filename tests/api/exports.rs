@@ -1,0 +1,247 @@
+//! Exports, the import that reads them back, conditional requests, change
+//! order for mirrors, and the metrics.
+
+use std::process::Command;
+
+use serde_json::{json, Value};
+
+use crate::helpers::{incident, spawn_app, url_for, TestApp};
+
+async fn sample(app: &TestApp) -> Vec<String> {
+    app.seed().await;
+    let mut items = vec![];
+    for i in 0..30 {
+        let mut body = incident(
+            &format!("2024-0{}-1{}T0{}:30:00+04:00", 1 + i % 9, i % 9, i % 9),
+            if i % 2 == 0 { "mortar_fire" } else { "sniper_fire" },
+        );
+        body["title"] = json!(format!("Shelling, \"heavy\" {i}\nsecond line"));
+        body["sources"] = json!([{"url": format!("https://example.org/r?a={i},b"), "publisher": "Agency; Ltd"}]);
+        body["external_ids"] = json!({"acled": format!("ARM{i}")});
+        if i % 3 == 0 {
+            body["location"] = json!({"name": "somewhere unknown"});
+        }
+        if i % 2 == 1 {
+            body["claims"] = json!([
+                {"claimant": "am-mod", "stance": "accuses", "target": "az-armed-forces"},
+                {"claimant": "am-armed-forces", "stance": "accuses", "target": "az-mod"},
+                {"claimant": "az-mod", "stance": "denies", "responds_to_index": 0}
+            ]);
+        }
+        items.push(body);
+    }
+    let res = app.post("/v1/incidents/batch", &json!({"incidents": items})).await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    res.body["data"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_string()).collect()
+}
+
+#[tokio::test]
+async fn csv_export_is_rfc4180_with_attribution_columns_and_honours_filters() {
+    let app = spawn_app().await;
+    sample(&app).await;
+    let res = app.get("/v1/incidents?format=csv&type=sniper_fire").await;
+    assert_eq!(res.status, 200);
+    assert!(res.content_type().starts_with("text/csv"));
+    assert!(res.header("content-disposition").unwrap().starts_with("attachment; filename=\"incidents-"));
+    let mut reader = csv::Reader::from_reader(res.text.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(header, ceasefire::api::export::CSV_COLUMNS);
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 15, "only the filtered incidents");
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    for row in &rows {
+        assert_eq!(&row[col("type")], "sniper_fire");
+        assert_eq!(&row[col("accusers")], "am-armed-forces;am-mod");
+        assert_eq!(&row[col("deniers")], "az-mod");
+        assert_eq!(&row[col("denied")], "true");
+        assert!(
+            row[col("title")].starts_with("Shelling, \"heavy\" ") && row[col("title")].contains('\n'),
+            "quoting kept the text whole"
+        );
+        let claims: Value = serde_json::from_str(&row[col("claims")]).unwrap();
+        assert_eq!(claims.as_array().unwrap().len(), 3);
+    }
+    // Accept works as ?format= does.
+    let by_accept =
+        app.send(app.client.get(app.url("/v1/incidents?type=sniper_fire")).header("Accept", "text/csv")).await;
+    assert_eq!(by_accept.text.lines().next(), res.text.lines().next());
+    app.get("/v1/incidents?format=csv&limit=5").await.assert_problem(400);
+    app.get("/v1/incidents?format=xlsx").await.assert_problem(400);
+}
+
+#[tokio::test]
+async fn geojson_and_ndjson_exports() {
+    let app = spawn_app().await;
+    sample(&app).await;
+    let geo = app.get("/v1/incidents?format=geojson").await;
+    assert_eq!(geo.content_type(), "application/geo+json");
+    assert_eq!(geo.body["type"], "FeatureCollection");
+    let features = geo.body["features"].as_array().unwrap();
+    assert_eq!(features.len(), 20, "the incidents with coordinates");
+    for f in features {
+        assert_eq!(f["type"], "Feature");
+        assert_eq!(f["geometry"]["type"], "Point");
+        let c = f["geometry"]["coordinates"].as_array().unwrap();
+        assert_eq!((c[0].as_f64().unwrap(), c[1].as_f64().unwrap()), (45.9, 40.2), "RFC 7946: longitude first");
+        assert!(f["properties"]["title"].is_string());
+        assert!(f["properties"]["attribution"].is_object());
+    }
+    let filtered = app.get("/v1/incidents?format=geojson&accuser=am-mod").await;
+    assert_eq!(filtered.body["features"].as_array().unwrap().len(), 10);
+    let empty = app.get("/v1/incidents?format=geojson&type=other").await;
+    assert_eq!(empty.body, json!({"type": "FeatureCollection", "features": []}));
+
+    let nd = app
+        .send(app.client.get(app.url("/v1/incidents?accuser_side=armenia")).header("Accept", "application/x-ndjson"))
+        .await;
+    assert_eq!(nd.content_type(), "application/x-ndjson");
+    let lines: Vec<Value> = nd.text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 15);
+    let one = app.get(&format!("/v1/incidents/{}", lines[0]["id"].as_str().unwrap())).await;
+    assert_eq!(one.body, lines[0], "each line is the incident's full JSON");
+}
+
+fn import(app: &TestApp, file: &std::path::Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ceasefire"))
+        .arg("import")
+        .arg(file)
+        .env("DATABASE_URL", url_for(&app.db_name))
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn export_import_export_is_byte_identical() {
+    let app = spawn_app().await;
+    let ids = sample(&app).await;
+    // Some history: a retraction, a patch, a delete.
+    let first = app.get(&format!("/v1/incidents/{}", ids[1])).await;
+    app.post(
+        &format!("/v1/incidents/{}/claims", ids[1]),
+        &json!({"claimant": "az-mod", "stance": "retracts", "responds_to": first.body["claims"][2]["id"]}),
+    )
+    .await;
+    let etag = app.get(&format!("/v1/incidents/{}", ids[2])).await.header("etag").unwrap().to_string();
+    app.patch(&format!("/v1/incidents/{}", ids[2]), &json!({"verification": "confirmed"}), Some(&etag)).await;
+    let dir = std::env::temp_dir().join(format!("ceasefire-roundtrip-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for format in ["csv", "ndjson"] {
+        let exported = app.get(&format!("/v1/incidents?format={format}")).await.text;
+        let file = dir.join(format!("export.{format}"));
+        std::fs::write(&file, &exported).unwrap();
+        let target = spawn_app().await;
+        target.seed().await;
+        let out = import(&target, &file);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("imported 30 incidents"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let again = target.get(&format!("/v1/incidents?format={format}")).await.text;
+        assert!(again == exported, "{format}: the second export differs from the first");
+        // Importing the same file again is refused whole.
+        let before = target.row_counts().await;
+        let out = import(&target, &file);
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("exists already"));
+        assert_eq!(target.row_counts().await, before);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_bad_row_is_reported_by_line_and_nothing_is_loaded() {
+    let app = spawn_app().await;
+    sample(&app).await;
+    let mut lines: Vec<Value> =
+        app.get("/v1/incidents?format=ndjson").await.text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    lines[1]["claims"][0]["claimant"] = json!("atlantis");
+    lines[4]["violations"] = json!(-3);
+    lines[6]["occurred_until"] = json!("1999-01-01T00:00:00Z");
+    let mut text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    text.push_str("{not json\n");
+    let dir = std::env::temp_dir().join(format!("ceasefire-bad-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("bad.ndjson");
+    std::fs::write(&file, text).unwrap();
+
+    let target = spawn_app().await;
+    target.seed().await;
+    let before = target.row_counts().await;
+    let out = import(&target, &file);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("line 2: /claims/0/claimant: no party `atlantis`"), "{stderr}");
+    assert!(stderr.contains("line 5: /violations"), "{stderr}");
+    assert!(stderr.contains("line 7: /occurred_until"), "{stderr}");
+    assert!(stderr.contains("line 31: not JSON"), "{stderr}");
+    assert!(stderr.contains("nothing was imported"), "{stderr}");
+    assert_eq!(target.row_counts().await, before);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn mirrors_follow_changes_in_order_with_tombstones() {
+    let app = spawn_app().await;
+    let ids = sample(&app).await;
+    let sync = |cursor: Option<String>| {
+        let app = &app;
+        async move {
+            let path = match cursor {
+                None => "/v1/incidents?updated_since=2000-01-01&include_deleted=true&limit=1000".to_string(),
+                Some(c) => format!("/v1/incidents?updated_since=2000-01-01&include_deleted=true&limit=1000&cursor={c}"),
+            };
+            let res = app.get(&path).await;
+            assert_eq!(res.status, 200, "{}", res.text);
+            res
+        }
+    };
+    let first = sync(None).await;
+    assert_eq!(first.body["data"].as_array().unwrap().len(), 30);
+    let cursor =
+        first.body["next_cursor"].as_str().expect("change order always gives a cursor to resume from").to_string();
+    assert!(first.header("link").is_none(), "no more rows now");
+    let nothing = sync(Some(cursor.clone())).await;
+    assert_eq!(nothing.body["data"].as_array().unwrap().len(), 0);
+    assert_eq!(nothing.body["next_cursor"], cursor.as_str(), "polling keeps its place");
+
+    let etag = app.get(&format!("/v1/incidents/{}", ids[5])).await.header("etag").unwrap().to_string();
+    app.patch(&format!("/v1/incidents/{}", ids[5]), &json!({"title": "changed"}), Some(&etag)).await;
+    let etag = app.get(&format!("/v1/incidents/{}", ids[7])).await.header("etag").unwrap().to_string();
+    app.delete(&format!("/v1/incidents/{}", ids[7]), Some(&etag)).await;
+    app.post(&format!("/v1/incidents/{}/claims", ids[9]), &json!({"claimant": "euma", "stance": "confirms"})).await;
+    let changes = sync(Some(cursor)).await;
+    let changed: Vec<&str> =
+        changes.body["data"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();
+    assert_eq!(changed, [ids[5].as_str(), ids[7].as_str(), ids[9].as_str()], "in the order the changes were made");
+    assert!(changes.body["data"][1]["deleted_at"].is_string(), "a tombstone");
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route() {
+    let app = spawn_app().await;
+    for _ in 0..3 {
+        app.get(&format!("/v1/incidents/{}", uuid::Uuid::now_v7())).await;
+    }
+    app.post("/v1/incidents", &incident("2024-01-01T00:00:00Z", "other")).await;
+    let res = app.get("/metrics").await;
+    assert_eq!(res.status, 200);
+    assert!(res.content_type().starts_with("text/plain; version=0.0.4"));
+    let line = |prefix: &str| {
+        res.text.lines().find(|l| l.starts_with(prefix)).map(|l| l.rsplit(' ').next().unwrap().to_string())
+    };
+    assert_eq!(
+        line("ceasefire_http_requests_total{method=\"GET\",route=\"/v1/incidents/{id}\",status=\"404\"}").as_deref(),
+        Some("3")
+    );
+    assert_eq!(line("ceasefire_incidents ").as_deref(), Some("1"));
+    assert!(line("ceasefire_http_request_duration_seconds_count{method=\"POST\",route=\"/v1/incidents\"}").is_some());
+    assert!(line("ceasefire_db_pool_connections{state=\"max\"}").is_some());
+    assert!(line("process_resident_memory_bytes").is_some());
+    // Every sample line is `name{labels} value`.
+    for l in res.text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        let value = l.rsplit(' ').next().unwrap();
+        assert!(value.parse::<f64>().is_ok() || value == "+Inf", "{l}");
+    }
+}
