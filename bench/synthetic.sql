@@ -1,0 +1,62 @@
+-- A synthetic ledger for benchmarks, loaded in bulk with set-based SQL.
+-- psql -v n=1000000 -f bench/synthetic.sql (the reference parties must be seeded).
+-- Skewed like the real record: most incidents are small-arms and sniper
+-- fire on a few hot sectors; most are accusations by one side's ministry,
+-- half of them denied.
+\set ON_ERROR_STOP on
+SET synchronous_commit = off;
+
+CREATE TEMP TABLE gen AS
+SELECT
+    gen_random_uuid() AS id,
+    g AS n,
+    timestamptz '2021-01-01' + (random() ^ 0.7) * interval '5 years 10 months' AS occurred_at,
+    (ARRAY['small_arms_fire','small_arms_fire','small_arms_fire','sniper_fire','sniper_fire','mortar_fire',
+           'artillery_fire','drone_strike','fortification_works','border_crossing','airspace_violation','other'])[1 + floor(random() ^ 1.5 * 12)::int] AS type,
+    (ARRAY['gegharkunik','gegharkunik','sotk','tegh','yeraskh','yeraskh','nakhchivan','syunik','tavush','lachin'])[1 + floor(random() * 10)::int] AS sector,
+    random() < 0.55 AS armenian_accuses,
+    random() AS r1,
+    random() AS r2
+FROM generate_series(1, :n) g;
+
+INSERT INTO incidents (id, version, occurred_at, time_precision, type, location_name, border_sector, country, lat, lon,
+                       location_precision, killed_military, wounded_military, violations, title, description, verification,
+                       denied, disputed, created_at, updated_at)
+SELECT id, 1, occurred_at, 'hour', type, 'Sector ' || sector, sector, CASE WHEN armenian_accuses THEN 'AM' ELSE 'AZ' END,
+       39.5 + r1 * 1.8, 44.8 + r2 * 1.8, 'settlement',
+       CASE WHEN r1 < 0.05 THEN 1 END, CASE WHEN r2 < 0.1 THEN floor(r2 * 30)::int END,
+       1 + floor(random() ^ 3 * 40)::int, 'Synthetic incident ' || n, 'Reported ' || type || ' on the ' || sector || ' sector',
+       (ARRAY['unverified','unverified','unverified','corroborated','confirmed'])[1 + floor(r1 * 5)::int],
+       r2 < 0.5 AND r1 < 0.85, r2 < 0.5 AND r1 < 0.85, occurred_at + interval '2 hours', occurred_at + interval '2 hours'
+FROM gen;
+
+-- Accusations (85%), a second accuser on one in five, denials on half.
+CREATE TEMP TABLE acc AS
+SELECT id AS incident_id, gen_random_uuid() AS claim_id, occurred_at,
+       CASE WHEN armenian_accuses THEN 'am-mod' ELSE 'az-mod' END AS claimant,
+       CASE WHEN armenian_accuses THEN 'az-armed-forces' ELSE 'am-armed-forces' END AS target,
+       CASE WHEN armenian_accuses THEN 'az-mod' ELSE 'am-mod' END AS denier,
+       r1, r2
+FROM gen WHERE r1 < 0.85;
+
+INSERT INTO claims (id, incident_id, claimant, stance, target, stated_at, created_at, counted)
+SELECT claim_id, incident_id, claimant, 'accuses', target, occurred_at + interval '1 hour', occurred_at + interval '2 hours', true FROM acc;
+INSERT INTO claims (id, incident_id, claimant, stance, target, stated_at, created_at, counted)
+SELECT gen_random_uuid(), incident_id, CASE WHEN claimant = 'am-mod' THEN 'am-armed-forces' ELSE 'az-state-border-service' END,
+       'accuses', target, occurred_at + interval '90 minutes', occurred_at + interval '2 hours', true FROM acc WHERE r1 < 0.17;
+INSERT INTO claims (id, incident_id, claimant, stance, responds_to, stated_at, created_at, counted)
+SELECT gen_random_uuid(), incident_id, denier, 'denies', claim_id, occurred_at + interval '3 hours', occurred_at + interval '4 hours', true
+FROM acc WHERE r2 < 0.5;
+
+INSERT INTO incident_parties (incident_id, role, party)
+SELECT DISTINCT c.incident_id, r.role, r.party
+FROM claims c
+CROSS JOIN LATERAL (VALUES ('claimant', c.claimant),
+                           (CASE c.stance WHEN 'accuses' THEN 'accuser' WHEN 'denies' THEN 'denier' END, c.claimant),
+                           (CASE WHEN c.stance = 'accuses' THEN 'accused' END, c.target)) AS r(role, party)
+WHERE r.role IS NOT NULL AND r.party IS NOT NULL;
+
+INSERT INTO revisions (incident_id, version, action, changes, at)
+SELECT id, 1, 'create', '{}'::jsonb, occurred_at + interval '2 hours' FROM gen;
+
+ANALYZE;
