@@ -78,6 +78,16 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the application with these HTTP settings.
 pub async fn spawn_app_with(http: HttpArgs) -> TestApp {
+    spawn_app_with_pool(http, 5, 5000, 30000).await
+}
+
+/// Starts the application with these HTTP and database pool settings.
+pub async fn spawn_app_with_pool(
+    http: HttpArgs,
+    pool_size: usize,
+    pool_timeout_ms: u64,
+    statement_timeout_ms: u64,
+) -> TestApp {
     let mut admin = AsyncPgConnection::establish(&admin_url()).await.expect("connecting to the test server");
     ensure_template(&mut admin).await;
     let db_name = format!("test_{}", uuid::Uuid::new_v4().simple());
@@ -97,9 +107,9 @@ pub async fn spawn_app_with(http: HttpArgs) -> TestApp {
     let database = DatabaseArgs {
         database_url: Some(url_for(&db_name)),
         local: LocalDbArgs { local_db_dir: ".local/unused".into(), local_db_port: 0 },
-        pool_size: 5,
-        pool_timeout_ms: 5000,
-        statement_timeout_ms: 30000,
+        pool_size,
+        pool_timeout_ms,
+        statement_timeout_ms,
     };
     let app = Application::build("127.0.0.1:0".parse().unwrap(), &database, &http).await.expect("starting the app");
     let address = format!("http://127.0.0.1:{}", app.port());

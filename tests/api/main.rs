@@ -10,6 +10,7 @@ mod helpers;
 mod hostile;
 mod idempotency;
 mod incidents;
+mod limits;
 mod openapi;
 mod pagination;
 mod parties;
