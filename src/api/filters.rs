@@ -82,7 +82,12 @@ pub struct IncidentFilterParams {
     bbox: Option<String>,
     /// Full-text search over title and description (web-search syntax).
     q: Option<String>,
-    /// Only incidents changed at or after this; lists them in change order.
+    /// Only incidents changed at or after this, listed in the order of the
+    /// changes, deleted ones included with `include_deleted=true`: the way to
+    /// keep a mirror in step. A change is listed once every transaction that
+    /// began before it on the database has ended, so nothing that commits
+    /// later can sort before what was already listed; `next_cursor` is
+    /// always given, and polling with it returns exactly the changes since.
     updated_since: Option<String>,
     /// Include deleted incidents (with `deleted_at` set).
     include_deleted: Option<bool>,

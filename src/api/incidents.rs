@@ -561,10 +561,27 @@ fn prepare(
         &ClaimContext { incident_id: id, existing: &[], hierarchy: h, inline: true, now },
         errors,
     );
+    Some(assemble(&fields, RowMeta { id, version: 1, created_at: now, updated_at: now, deleted_at: None }, claims, h))
+}
+
+/// How an incident's row is written: its id, version and times.
+struct RowMeta {
+    id: Uuid,
+    version: i32,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    deleted_at: Option<DateTime<Utc>>,
+}
+
+/// The rows of an incident with its claims, attribution derived.
+fn assemble(fields: &IncidentFields, meta: RowMeta, claims: Vec<ClaimRow>, h: &Hierarchy) -> Prepared {
+    let attribution = attribution(&claims, h);
+    let claims: Vec<ClaimRow> =
+        claims.into_iter().map(|c| ClaimRow { counted: attribution.counted.contains(&c.id), ..c }).collect();
     let base = IncidentRow {
-        id,
-        version: 1,
-        occurred_at: now,
+        id: meta.id,
+        version: meta.version,
+        occurred_at: fields.occurred_at,
         occurred_until: None,
         time_precision: String::new(),
         type_: String::new(),
@@ -582,26 +599,20 @@ fn prepare(
         title: String::new(),
         description: String::new(),
         verification: String::new(),
-        denied: false,
-        disputed: false,
-        created_at: now,
-        updated_at: now,
-        deleted_at: None,
+        denied: attribution.denied,
+        disputed: attribution.disputed,
+        created_at: meta.created_at,
+        updated_at: meta.updated_at,
+        deleted_at: meta.deleted_at,
     };
-    let attribution = attribution(&claims, h);
-    let claims: Vec<ClaimRow> =
-        claims.into_iter().map(|c| ClaimRow { counted: attribution.counted.contains(&c.id), ..c }).collect();
-    let mut row = fields.to_row(base);
-    row.denied = attribution.denied;
-    row.disputed = attribution.disputed;
     let record = IncidentRecord {
-        sources: fields.source_rows(id),
-        external_ids: fields.external_id_rows(id),
+        sources: fields.source_rows(meta.id),
+        external_ids: fields.external_id_rows(meta.id),
         roles: attribution.roles().map(|(r, p)| (r.to_string(), p.to_string())).collect(),
         claims,
-        row,
+        row: fields.to_row(base),
     };
-    Some(Prepared { record, attribution })
+    Prepared { record, attribution }
 }
 
 /// An incident as exported (`IncidentView` JSON), checked like a new one
@@ -699,45 +710,14 @@ pub fn prepare_exported(value: serde_json::Value, h: &Hierarchy, errors: &mut Ve
             rows.push(ClaimRow { id: c.id, created_at: c.created_at, ..row });
         }
     }
-    let attribution = attribution(&rows, h);
-    let claims: Vec<ClaimRow> =
-        rows.into_iter().map(|c| ClaimRow { counted: attribution.counted.contains(&c.id), ..c }).collect();
-    let base = IncidentRow {
+    let meta = RowMeta {
         id: kept.id,
         version: kept.version,
-        occurred_at: fields.occurred_at,
-        occurred_until: None,
-        time_precision: String::new(),
-        type_: String::new(),
-        location_name: String::new(),
-        border_sector: None,
-        country: None,
-        lat: None,
-        lon: None,
-        location_precision: None,
-        killed_military: None,
-        killed_civilian: None,
-        wounded_military: None,
-        wounded_civilian: None,
-        violations: 1,
-        title: String::new(),
-        description: String::new(),
-        verification: String::new(),
-        denied: attribution.denied,
-        disputed: attribution.disputed,
         created_at: kept.created_at,
         updated_at: kept.updated_at,
         deleted_at: kept.deleted_at,
     };
-    let row = fields.to_row(base);
-    let record = IncidentRecord {
-        sources: fields.source_rows(kept.id),
-        external_ids: fields.external_id_rows(kept.id),
-        roles: attribution.roles().map(|(r, p)| (r.to_string(), p.to_string())).collect(),
-        claims,
-        row,
-    };
-    Some(Prepared { record, attribution })
+    Some(assemble(&fields, meta, rows, h))
 }
 
 impl Prepared {

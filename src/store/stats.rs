@@ -113,19 +113,7 @@ pub struct StatsSpec {
 
 type RowsQuery = diesel::query_builder::BoxedSelectStatement<
     'static,
-    (
-        diesel::sql_types::Uuid,
-        Timestamptz,
-        BigInt,
-        Text,
-        Text,
-        Nullable<Text>,
-        Nullable<Text>,
-        diesel::sql_types::Bool,
-        Nullable<Text>,
-        Nullable<Text>,
-        Nullable<Text>,
-    ),
+    RowSqlType,
     diesel::query_builder::FromClause<diesel::helper_types::InnerJoinQuerySource<claims::table, incidents::table>>,
     Pg,
 >;
@@ -136,6 +124,8 @@ enum Rows {
     Claims(RowsQuery),
 }
 
+/// incident id, date, measure, type, verification, border_sector, country,
+/// denied, claimant, stance, target.
 type RowSqlType = (
     diesel::sql_types::Uuid,
     Timestamptz,

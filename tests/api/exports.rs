@@ -197,7 +197,16 @@ async fn mirrors_follow_changes_in_order_with_tombstones() {
             res
         }
     };
-    let first = sync(None).await;
+    // Changes are listed once every older transaction on the server has
+    // ended (other tests' transactions run beside these), so poll briefly.
+    let mut first = sync(None).await;
+    for _ in 0..300 {
+        if first.body["data"].as_array().unwrap().len() == 30 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        first = sync(None).await;
+    }
     assert_eq!(first.body["data"].as_array().unwrap().len(), 30);
     let cursor =
         first.body["next_cursor"].as_str().expect("change order always gives a cursor to resume from").to_string();
@@ -207,11 +216,21 @@ async fn mirrors_follow_changes_in_order_with_tombstones() {
     assert_eq!(nothing.body["next_cursor"], cursor.as_str(), "polling keeps its place");
 
     let etag = app.get(&format!("/v1/incidents/{}", ids[5])).await.header("etag").unwrap().to_string();
-    app.patch(&format!("/v1/incidents/{}", ids[5]), &json!({"title": "changed"}), Some(&etag)).await;
+    let patched = app.patch(&format!("/v1/incidents/{}", ids[5]), &json!({"title": "changed"}), Some(&etag)).await;
+    assert_eq!(patched.status, 200, "{}", patched.text);
     let etag = app.get(&format!("/v1/incidents/{}", ids[7])).await.header("etag").unwrap().to_string();
-    app.delete(&format!("/v1/incidents/{}", ids[7]), Some(&etag)).await;
-    app.post(&format!("/v1/incidents/{}/claims", ids[9]), &json!({"claimant": "euma", "stance": "confirms"})).await;
-    let changes = sync(Some(cursor)).await;
+    assert_eq!(app.delete(&format!("/v1/incidents/{}", ids[7]), Some(&etag)).await.status, 204);
+    let claim =
+        app.post(&format!("/v1/incidents/{}/claims", ids[9]), &json!({"claimant": "euma", "stance": "confirms"})).await;
+    assert_eq!(claim.status, 201, "{}", claim.text);
+    let mut changes = sync(Some(cursor.clone())).await;
+    for _ in 0..300 {
+        if changes.body["data"].as_array().unwrap().len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        changes = sync(Some(cursor.clone())).await;
+    }
     let changed: Vec<&str> =
         changes.body["data"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();
     assert_eq!(changed, [ids[5].as_str(), ids[7].as_str(), ids[9].as_str()], "in the order the changes were made");

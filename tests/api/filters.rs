@@ -105,7 +105,7 @@ async fn each_filter_selects_exactly_its_incidents() {
     // Change order lists a change once every older transaction on the
     // server has ended; other tests run beside this one, so poll briefly.
     let mut listed = ids(&app, &format!("{since}&include_deleted=true")).await;
-    for _ in 0..100 {
+    for _ in 0..300 {
         if listed.len() == 2 {
             break;
         }
