@@ -65,7 +65,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     "created {} key {} named {:?}; it is shown this once:",
                     created.view.role, created.view.id, created.view.name
                 );
-                println!("{}", created.key);
+                println!("{}", created.key.unwrap_or_default());
                 Ok(())
             })
         }

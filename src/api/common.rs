@@ -21,6 +21,9 @@ pub struct Written {
     pub status: StatusCode,
     pub headers: Vec<(String, String)>,
     pub body: serde_json::Value,
+    /// What a replay answers instead of `body`, when the first answer holds
+    /// a secret that must not be stored (a new API key).
+    pub replay_body: Option<serde_json::Value>,
 }
 
 impl Written {
@@ -29,7 +32,7 @@ impl Written {
         if let Some(etag) = etag {
             headers.push(("etag".to_string(), etag));
         }
-        Self { status: StatusCode::CREATED, headers, body }
+        Self { status: StatusCode::CREATED, headers, body, replay_body: None }
     }
 }
 
@@ -111,7 +114,13 @@ impl Idempotency {
             body: serde_json::to_vec(&written.body).map_err(ApiError::internal)?,
         };
         if let Some(key) = &self.key {
-            idempotency::save(conn, &self.scope, key, &saved).await?;
+            let stored = match &written.replay_body {
+                Some(replay) => {
+                    SavedResponse { body: serde_json::to_vec(replay).map_err(ApiError::internal)?, ..saved.clone() }
+                }
+                None => saved.clone(),
+            };
+            idempotency::save(conn, &self.scope, key, &stored).await?;
         }
         Ok(Outcome { saved, replayed: false })
     }

@@ -858,7 +858,11 @@ pub async fn batch(
             let prepared: Vec<Prepared> = prepared.into_iter().flatten().collect();
             let views = insert_prepared(conn, &prepared, &actor2, "create").await?;
             let body = serde_json::to_value(BatchResponse { data: views }).map_err(ApiError::internal)?;
-            idem.finish(conn, Written { status: actix_web::http::StatusCode::CREATED, headers: vec![], body }).await
+            idem.finish(
+                conn,
+                Written { status: actix_web::http::StatusCode::CREATED, headers: vec![], body, replay_body: None },
+            )
+            .await
         })
         .await?;
     Ok(outcome.into_response())

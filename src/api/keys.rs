@@ -44,8 +44,9 @@ pub struct CreatedKey {
     #[serde(flatten)]
     pub view: KeyView,
     /// The key: send it as `Authorization: Bearer <key>`. It is not stored
-    /// and cannot be shown again.
-    pub key: String,
+    /// and cannot be shown again: a retry with the same `Idempotency-Key`
+    /// answers null here.
+    pub key: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -81,7 +82,7 @@ pub async fn create_key(conn: &mut Conn, name: &str, role: Role) -> ApiResult<Cr
         revoked_at: None,
     };
     store::insert(conn, &row).await?;
-    Ok(CreatedKey { view: view(&row), key })
+    Ok(CreatedKey { view: view(&row), key: Some(key) })
 }
 
 /// Create an API key (admin).
@@ -108,7 +109,12 @@ pub async fn create(
             }
             let created = create_key(conn, &new.name, new.role).await?;
             let body = serde_json::to_value(&created).map_err(ApiError::internal)?;
-            idem.finish(conn, Written::created(format!("/v1/keys/{}", created.view.id), None, body)).await
+            let mut written = Written::created(format!("/v1/keys/{}", created.view.id), None, body);
+            // The key is shown once: a replay answers without it.
+            let mut replay = written.body.clone();
+            replay["key"] = serde_json::Value::Null;
+            written.replay_body = Some(replay);
+            idem.finish(conn, written).await
         })
         .await?;
     Ok(outcome.into_response())

@@ -112,24 +112,40 @@ pub fn cors(origins: &[String]) -> actix_cors::Cors {
     }
 }
 
-/// Per-key (or, without a key, per-IP) request rate limits.
+/// Request rate limits: per API key, or per IP without a key. Requests
+/// that carry a key also count against their IP at ten times the rate, so
+/// inventing keys does not buy a client new budgets.
 pub struct RateLimiter {
     limiter: Option<governor::DefaultKeyedRateLimiter<String>>,
+    keyed_ip_limiter: Option<governor::DefaultKeyedRateLimiter<String>>,
 }
 
 impl RateLimiter {
     pub fn new(per_second: u32, burst: u32) -> Self {
-        let limiter = std::num::NonZeroU32::new(per_second).map(|rate| {
-            let burst = std::num::NonZeroU32::new(burst.max(per_second)).unwrap_or(rate);
-            governor::RateLimiter::keyed(governor::Quota::per_second(rate).allow_burst(burst))
-        });
-        Self { limiter }
+        let keyed = |factor: u32| {
+            std::num::NonZeroU32::new(per_second.saturating_mul(factor)).map(|rate| {
+                let burst = std::num::NonZeroU32::new(burst.max(per_second).saturating_mul(factor)).unwrap_or(rate);
+                governor::RateLimiter::keyed(governor::Quota::per_second(rate).allow_burst(burst))
+            })
+        };
+        Self { limiter: keyed(1), keyed_ip_limiter: keyed(10) }
     }
 
-    /// `Err(seconds to wait)` when `key` is over its rate.
-    fn check(&self, key: &str) -> Result<(), u64> {
+    /// `Err(seconds to wait)` when the request is over a rate: its key's (or
+    /// its IP's, without a key), and with a key its IP's at ten times that.
+    fn check(&self, key: Option<&str>, ip: &str) -> Result<(), u64> {
+        match key {
+            Some(key) => {
+                Self::check_in(self.keyed_ip_limiter.as_ref(), &format!("ip:{ip}"))?;
+                Self::check_in(self.limiter.as_ref(), &format!("key:{key}"))
+            }
+            None => Self::check_in(self.limiter.as_ref(), &format!("ip:{ip}")),
+        }
+    }
+
+    fn check_in(limiter: Option<&governor::DefaultKeyedRateLimiter<String>>, key: &str) -> Result<(), u64> {
         use governor::clock::Clock;
-        let Some(limiter) = &self.limiter else { return Ok(()) };
+        let Some(limiter) = limiter else { return Ok(()) };
         if limiter.len() > 100_000 {
             limiter.retain_recent();
         }
@@ -147,15 +163,13 @@ pub async fn rate_limit(
     let exempt = matches!(req.path(), "/healthz" | "/readyz" | "/metrics");
     if !exempt {
         if let Some(limiter) = req.app_data::<actix_web::web::Data<RateLimiter>>() {
-            let key = match req.headers().get(header::AUTHORIZATION) {
-                // The key's hash, so the limiter holds no secrets.
-                Some(v) => format!(
-                    "key:{}",
-                    hex::encode(&crate::domain::keys::hash(&String::from_utf8_lossy(v.as_bytes()))[..12])
-                ),
-                None => format!("ip:{}", req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default()),
-            };
-            if let Err(wait) = limiter.check(&key) {
+            // The key's hash, so the limiter holds no secrets.
+            let key = req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .map(|v| hex::encode(&crate::domain::keys::hash(&String::from_utf8_lossy(v.as_bytes()))[..12]));
+            let ip = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+            if let Err(wait) = limiter.check(key.as_deref(), &ip) {
                 let err = ApiError::new(
                     StatusCode::TOO_MANY_REQUESTS,
                     "too-many-requests",

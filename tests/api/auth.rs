@@ -135,12 +135,26 @@ async fn each_role_can_do_exactly_what_it_should() {
 #[tokio::test]
 async fn keys_are_shown_once_stored_hashed_and_revoked_at_once() {
     let app = spawn_app().await;
-    let created = app.post("/v1/keys", &json!({"name": "euma field team", "role": "reporter"})).await;
+    let created =
+        app.post_with_key("/v1/keys", &json!({"name": "euma field team", "role": "reporter"}), "new-key-1").await;
     assert_eq!(created.status, 201, "{}", created.text);
     let key = created.body["key"].as_str().unwrap().to_string();
     let id = created.body["id"].as_str().unwrap().to_string();
     assert!(key.starts_with("cf_") && key.len() >= 40);
     assert_eq!(created.body["role"], "reporter");
+    let replay =
+        app.post_with_key("/v1/keys", &json!({"name": "euma field team", "role": "reporter"}), "new-key-1").await;
+    assert_eq!(replay.status, 201);
+    assert_eq!(replay.body["id"], created.body["id"], "a retry creates no second key");
+    assert!(replay.body["key"].is_null(), "and never shows the key again");
+    assert_eq!(
+        app.sql_count(&format!(
+            "SELECT count(*) AS n FROM idempotency_keys WHERE position('{key}'::bytea IN body) > 0"
+        ))
+        .await,
+        0,
+        "the saved answer does not hold the key"
+    );
 
     let list = app.send(app.client.get(app.url("/v1/keys")).bearer_auth(&app.token)).await;
     assert!(!list.text.contains(&key), "a listing never shows a key");
@@ -231,6 +245,14 @@ async fn rate_limits_answer_429_with_retry_after() {
     for _ in 0..20 {
         assert_eq!(app.get("/healthz").await.status, 200);
     }
+    // Inventing keys buys no new budget beyond ten times the rate per IP.
+    let mut invented = Vec::new();
+    for i in 0..80 {
+        let res = app.send(app.client.get(app.url("/v1/parties")).bearer_auth(format!("cf_invented_{i}"))).await;
+        invented.push(res.status);
+    }
+    assert!(invented.contains(&429), "{invented:?}");
+    assert!(invented.iter().all(|s| *s == 401 || *s == 429), "{invented:?}");
 }
 
 #[tokio::test]

@@ -244,7 +244,7 @@ impl TestApp {
     /// A new key, through the same code as `ceasefire keys create`.
     pub async fn create_key(&self, name: &str, role: Role) -> String {
         let mut conn = self.pool().get().await.unwrap();
-        ceasefire::api::keys::create_key(&mut conn, name, role).await.unwrap().key
+        ceasefire::api::keys::create_key(&mut conn, name, role).await.unwrap().key.unwrap()
     }
 
     /// Rows in every table, to show that a rejected write changed nothing.
