@@ -247,7 +247,7 @@ async fn rate_limits_answer_429_with_retry_after() {
     }
     // Inventing keys buys no new budget beyond ten times the rate per IP.
     let mut invented = Vec::new();
-    for i in 0..80 {
+    for i in 0..200 {
         let res = app.send(app.client.get(app.url("/v1/parties")).bearer_auth(format!("cf_invented_{i}"))).await;
         invented.push(res.status);
     }

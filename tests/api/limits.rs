@@ -38,7 +38,16 @@ async fn statement_timeout_and_pool_exhaustion_answer_503_fast() {
             (res.status().as_u16(), started.elapsed(), res.headers().get("content-type").cloned())
         })
     };
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Wait until the POST is blocked on the lock, holding the connection.
+    for _ in 0..100 {
+        let waiting = app
+            .sql_count("SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")
+            .await;
+        if waiting > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 
     let started = Instant::now();
     let waiting = app.get("/v1/incidents").await;
