@@ -85,7 +85,14 @@ pub async fn page(
         q = q.filter(claims::stated_at.lt(to));
     }
     if let Some((at, id)) = after {
-        q = q.filter(claims::stated_at.gt(at).or(claims::stated_at.eq(at).and(claims::id.gt(id))));
+        // A row comparison, answered from the (stated_at, id) index.
+        q = q.filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>("(claims.stated_at, claims.id) > (")
+                .bind::<diesel::sql_types::Timestamptz, _>(at)
+                .sql(", ")
+                .bind::<diesel::sql_types::Uuid, _>(id)
+                .sql(")"),
+        );
     }
     q.order((claims::stated_at, claims::id)).limit(limit).load(conn).await
 }

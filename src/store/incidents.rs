@@ -313,12 +313,26 @@ pub async fn page(
     limit: i64,
 ) -> QueryResult<Vec<(IncidentRow, Position)>> {
     let mut q = filtered(f).select((IncidentRow::as_select(), incidents::change_seq)).limit(limit);
+    // Row comparisons, which PostgreSQL answers from the (key, id) index;
+    // the equivalent OR of two conditions makes it scan from the start.
     match after {
         Some(Position::Occurred(at, id)) => {
-            q = q.filter(incidents::occurred_at.lt(at).or(incidents::occurred_at.eq(at).and(incidents::id.lt(id))))
+            q = q.filter(
+                sql::<Bool>("(incidents.occurred_at, incidents.id) < (")
+                    .bind::<diesel::sql_types::Timestamptz, _>(at)
+                    .sql(", ")
+                    .bind::<diesel::sql_types::Uuid, _>(id)
+                    .sql(")"),
+            )
         }
         Some(Position::Changed(seq, id)) => {
-            q = q.filter(incidents::change_seq.gt(seq).or(incidents::change_seq.eq(seq).and(incidents::id.gt(id))))
+            q = q.filter(
+                sql::<Bool>("(incidents.change_seq, incidents.id) > (")
+                    .bind::<diesel::sql_types::BigInt, _>(seq)
+                    .sql(", ")
+                    .bind::<diesel::sql_types::Uuid, _>(id)
+                    .sql(")"),
+            )
         }
         None => {}
     }
