@@ -130,46 +130,15 @@ pub fn ensure_running(args: &LocalDbArgs) -> anyhow::Result<String> {
 
 fn wait_and_create_database(bin: &Path, args: &LocalDbArgs, dir: &str) -> anyhow::Result<()> {
     let port = args.local_db_port.to_string();
+    let psql = |flag: &str, sql: &str| {
+        pg_command(bin, "psql", &["-h", "127.0.0.1", "-p", &port, "-U", "postgres", "-d", "postgres", flag, sql])
+    };
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let out = pg_command(
-            bin,
-            "psql",
-            &[
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &port,
-                "-U",
-                "postgres",
-                "-d",
-                "postgres",
-                "-tAc",
-                &format!("SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'"),
-            ],
-        )
-        .output()?;
+        let out = psql("-tAc", &format!("SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'")).output()?;
         if out.status.success() {
             if String::from_utf8_lossy(&out.stdout).trim() != "1" {
-                run(
-                    pg_command(
-                        bin,
-                        "psql",
-                        &[
-                            "-h",
-                            "127.0.0.1",
-                            "-p",
-                            &port,
-                            "-U",
-                            "postgres",
-                            "-d",
-                            "postgres",
-                            "-c",
-                            &format!("CREATE DATABASE {DATABASE}"),
-                        ],
-                    ),
-                    "CREATE DATABASE",
-                )?;
+                run(psql("-c", &format!("CREATE DATABASE {DATABASE}")), "CREATE DATABASE")?;
             }
             return Ok(());
         }

@@ -33,15 +33,7 @@ async fn wrong_method_is_a_problem_naming_the_allowed_ones() {
 #[tokio::test]
 async fn bad_json_is_a_problem() {
     let app = spawn_app().await;
-    let res = app
-        .send(
-            app.client
-                .post(app.url("/v1/incidents"))
-                .bearer_auth(&app.token)
-                .header("content-type", "application/json")
-                .body("{\"title\": "),
-        )
-        .await;
+    let res = app.post_raw("/v1/incidents", "application/json", "{\"title\": ").await;
     res.assert_problem(400);
     assert_eq!(res.body["type"], "urn:ceasefire:problem:malformed-json");
 }
@@ -49,15 +41,7 @@ async fn bad_json_is_a_problem() {
 #[tokio::test]
 async fn wrong_content_type_is_a_problem() {
     let app = spawn_app().await;
-    let res = app
-        .send(
-            app.client
-                .post(app.url("/v1/incidents"))
-                .bearer_auth(&app.token)
-                .header("content-type", "text/plain")
-                .body("{}"),
-        )
-        .await;
+    let res = app.post_raw("/v1/incidents", "text/plain", "{}").await;
     res.assert_problem(415);
 }
 
@@ -65,15 +49,7 @@ async fn wrong_content_type_is_a_problem() {
 async fn body_over_the_limit_is_a_problem() {
     let app = spawn_app().await;
     let big = format!("{{\"title\": \"{}\"}}", "x".repeat(5 * 1024 * 1024));
-    let res = app
-        .send(
-            app.client
-                .post(app.url("/v1/incidents"))
-                .bearer_auth(&app.token)
-                .header("content-type", "application/json")
-                .body(big),
-        )
-        .await;
+    let res = app.post_raw("/v1/incidents", "application/json", big).await;
     res.assert_problem(413);
     assert_eq!(app.row_counts().await["incidents"], 0);
 }

@@ -197,6 +197,14 @@ impl TestApp {
         self.send(self.client.post(self.url(path)).bearer_auth(&self.token).json(body)).await
     }
 
+    /// A POST as the admin with a body sent as it is, for malformed input.
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: impl Into<reqwest::Body>) -> Answer {
+        self.send(
+            self.client.post(self.url(path)).bearer_auth(&self.token).header("content-type", content_type).body(body),
+        )
+        .await
+    }
+
     pub async fn post_with_key(&self, path: &str, body: &Value, key: &str) -> Answer {
         self.send(self.client.post(self.url(path)).bearer_auth(&self.token).header("Idempotency-Key", key).json(body))
             .await

@@ -95,28 +95,12 @@ async fn hostile_requests_are_refused_and_change_nothing() {
         ("multipart/form-data; boundary=x", b"--x--".to_vec()),
     ];
     for (content_type, body) in bodies {
-        let res = app
-            .send(
-                app.client
-                    .post(app.url("/v1/incidents"))
-                    .bearer_auth(&app.token)
-                    .header("content-type", content_type)
-                    .body(body),
-            )
-            .await;
+        let res = app.post_raw("/v1/incidents", content_type, body).await;
         assert!(matches!(res.status, 400 | 415 | 422), "{content_type}: {} {}", res.status, res.text);
         res.assert_problem(res.status);
     }
     let deep_object = format!("{}{}", "{\"a\":".repeat(10_000), "}".repeat(10_000));
-    let res = app
-        .send(
-            app.client
-                .post(app.url("/v1/parties"))
-                .bearer_auth(&app.token)
-                .header("content-type", "application/json")
-                .body(deep_object),
-        )
-        .await;
+    let res = app.post_raw("/v1/parties", "application/json", deep_object).await;
     res.assert_problem(400);
 
     // Every text field of every write takes hostile text verbatim or refuses it; none breaks anything.

@@ -126,29 +126,13 @@ async fn invalid_incidents_point_at_the_field_and_change_nothing() {
     }
     // NaN and Infinity are not JSON.
     for raw in [r#"{"title": NaN}"#, r#"{"violations": Infinity}"#, "{\"title\": \"\u{0}", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["] {
-        let res = app.send(app.client.post(app.url("/v1/incidents")).bearer_auth(&app.token).header("content-type", "application/json").body(raw)).await;
+        let res = app.post_raw("/v1/incidents", "application/json", raw).await;
         res.assert_problem(400);
     }
     let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
-    let res = app
-        .send(
-            app.client
-                .post(app.url("/v1/incidents"))
-                .bearer_auth(&app.token)
-                .header("content-type", "application/json")
-                .body(deep),
-        )
-        .await;
+    let res = app.post_raw("/v1/incidents", "application/json", deep).await;
     res.assert_problem(400);
-    let res = app
-        .send(
-            app.client
-                .post(app.url("/v1/incidents"))
-                .bearer_auth(&app.token)
-                .header("content-type", "application/json")
-                .body(vec![0xff, 0xfe, b'{']),
-        )
-        .await;
+    let res = app.post_raw("/v1/incidents", "application/json", vec![0xff, 0xfe, b'{']).await;
     res.assert_problem(400);
     assert_eq!(app.row_counts().await, before, "rejected writes changed nothing");
 }
