@@ -2,6 +2,7 @@
 //! generated schema and the project-local cluster.
 
 pub mod local;
+pub mod replica;
 pub mod schema;
 
 use std::time::Duration;
@@ -32,24 +33,54 @@ pub fn resolve_url(args: &DatabaseArgs) -> anyhow::Result<String> {
     }
 }
 
+/// The runtime whose tasks drive every pooled connection's socket.
+///
+/// A connection's socket is driven by a task on the runtime that opened it.
+/// Each actix worker has a runtime of its own, and the pool is shared by all
+/// of them: a worker that stops first (an idle one, during a graceful
+/// shutdown) would take the connections it opened with it while the others
+/// still draw them from the pool. Opening them here keeps them alive for the
+/// whole process.
+fn driver_runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("db-connections")
+            .enable_all()
+            .build()
+            .expect("starting the database connection runtime")
+    })
+}
+
 /// Builds the pool. Every new connection gets the statement timeout, so no
 /// query can hold a connection for long.
 pub fn build_pool(url: &str, args: &DatabaseArgs) -> anyhow::Result<DbPool> {
+    build_pool_waiting(url, args, Duration::from_millis(args.pool_timeout_ms))
+}
+
+/// Builds the pool with its own wait for a connection.
+pub fn build_pool_waiting(url: &str, args: &DatabaseArgs, timeout: Duration) -> anyhow::Result<DbPool> {
     let statement_timeout = args.statement_timeout_ms;
     let mut config = ManagerConfig::default();
     config.custom_setup = Box::new(move |url| {
         let url = url.to_string();
-        async move {
+        let setup = async move {
             let mut conn = AsyncPgConnection::establish(&url).await?;
             conn.batch_execute(&format!("SET statement_timeout = {statement_timeout}; SET TIME ZONE 'UTC'"))
                 .await
                 .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
             Ok(conn)
+        };
+        async move {
+            driver_runtime()
+                .spawn(setup)
+                .await
+                .map_err(|e| diesel::ConnectionError::BadConnection(format!("connecting: {e}")))?
         }
         .boxed()
     });
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
-    let timeout = Duration::from_millis(args.pool_timeout_ms);
     Pool::builder(manager)
         .max_size(args.pool_size)
         .runtime(deadpool::Runtime::Tokio1)
