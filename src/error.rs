@@ -210,8 +210,11 @@ impl From<diesel::result::Error> for ApiError {
             Error::DatabaseError(DatabaseErrorKind::Unknown, info) if info.message().contains("statement timeout") => {
                 Self::unavailable("the query took too long and was cancelled")
             }
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
-                Self::unavailable("the database connection was lost; retry")
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, _)
+            | Error::BrokenTransactionManager => Self::unavailable("the database connection was lost; retry"),
+            // The server is stopping, starting or failing over (SQLSTATE 57P01-57P03 and friends).
+            Error::DatabaseError(_, info) if is_server_going_away(info.message()) => {
+                Self::unavailable("the database is restarting; retry shortly")
             }
             // The database's own rules back up the checks made in code; a
             // request that slips past those is still the client's error.
@@ -225,9 +228,15 @@ impl From<diesel::result::Error> for ApiError {
                 )
             }
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => Self::conflict("the record exists already"),
-            _ => Self::internal(e),
+            _ => Self::internal(format!("{e} ({e:?})")),
         }
     }
+}
+
+fn is_server_going_away(message: &str) -> bool {
+    ["terminating connection", "shutting down", "starting up", "in recovery", "connection reset", "connection closed"]
+        .iter()
+        .any(|m| message.contains(m))
 }
 
 impl From<crate::db::PoolError> for ApiError {
