@@ -58,6 +58,12 @@ pub struct DatabaseArgs {
     /// created (on first use) and started under --local-db-dir.
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
+    /// A streaming replica of that database. Lists, exports and counts go
+    /// to it once it has replayed the last write this process acknowledged;
+    /// everything else, and every read while it lags or is down, goes to
+    /// the primary.
+    #[arg(long, env = "DATABASE_READ_URL")]
+    pub database_read_url: Option<String>,
     #[command(flatten)]
     pub local: LocalDbArgs,
     /// Largest number of pooled database connections.

@@ -1,6 +1,7 @@
 //! Building and running the HTTP server; shared by `main` and the tests.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
@@ -10,7 +11,9 @@ use tracing_actix_web::TracingLogger;
 
 use crate::api;
 use crate::config::{DatabaseArgs, HttpArgs};
-use crate::db::{self, DbPool};
+use crate::db::replica::Replica;
+use crate::db::{self, DbConn, DbPool};
+use crate::error::ApiError;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -19,6 +22,21 @@ pub struct AppState {
     pub body_limit: usize,
     /// Reads need a key too.
     pub private_reads: bool,
+    /// Where lists, exports and counts may go.
+    pub replica: Option<Arc<Replica>>,
+}
+
+impl AppState {
+    /// A connection for a read that may be served by the replica (a list,
+    /// an export, a count), with the pool it came from.
+    pub async fn lagging_read(&self) -> Result<(DbConn, DbPool), ApiError> {
+        if let Some(replica) = &self.replica {
+            if let Some(chosen) = replica.fresh_connection().await {
+                return Ok(chosen);
+            }
+        }
+        Ok((self.pool.get().await?, self.pool.clone()))
+    }
 }
 
 pub struct Application {
@@ -35,9 +53,18 @@ impl Application {
             tracing::info!(migrations = ?applied, "applied migrations");
         }
         let pool = db::build_pool(&url, database)?;
+        // A replica that does not answer quickly is skipped, not waited for.
+        let replica = match database.database_read_url.as_deref().filter(|u| !u.is_empty()) {
+            Some(read_url) => {
+                let wait = Duration::from_millis(database.pool_timeout_ms.min(500));
+                tracing::info!("lists, exports and counts may be read from the replica");
+                Some(Arc::new(Replica::new(db::build_pool_waiting(read_url, database, wait)?)))
+            }
+            None => None,
+        };
         let listener = TcpListener::bind(bind).with_context(|| format!("binding {bind}"))?;
         let port = listener.local_addr()?.port();
-        let state = AppState { pool, body_limit: http.body_limit, private_reads: http.private_reads };
+        let state = AppState { pool, body_limit: http.body_limit, private_reads: http.private_reads, replica };
         let server = serve(listener, state, http)?;
         tracing::info!(address = %listener_addr(bind, port), "listening");
         Ok(Self { port, server })
@@ -83,9 +110,12 @@ fn serve(listener: TcpListener, state: AppState, http: &HttpArgs) -> anyhow::Res
     let body_limit = http.body_limit;
     let limiter = web::Data::new(api::middleware::RateLimiter::new(http.rate_limit, http.rate_burst));
     let cors_origins = http.cors_origins.clone();
-    let metrics = web::Data::new(api::metrics::Metrics::new());
+    let extra: Vec<Box<dyn prometheus::core::Collector>> =
+        state.replica.iter().map(|r| Box::new(r.metric()) as Box<dyn prometheus::core::Collector>).collect();
+    let metrics = web::Data::new(api::metrics::Metrics::with(extra));
     let mut server = HttpServer::new(move || {
         App::new()
+            .wrap(actix_web::middleware::from_fn(api::middleware::note_writes))
             .wrap(api::middleware::problem_for_every_error())
             .wrap(actix_web::middleware::from_fn(api::middleware::rate_limit))
             .wrap(actix_web::middleware::from_fn(api::metrics::record))

@@ -354,7 +354,7 @@ pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) 
     let limit = parse_limit(q.one("limit")?)?;
     let after = q.one("cursor")?.map(|c| Cursor::decode(&c, "claims")).transpose()?;
     q.finish()?;
-    let mut conn = state.pool.get().await?;
+    let (mut conn, _) = state.lagging_read().await?;
     let after = after.map(|c| c.at.map(|at| (at, c.id)).ok_or_else(bad_cursor)).transpose()?;
     let mut rows = claims::page(&mut conn, &filter, after, limit + 1).await?;
     let more = rows.len() as i64 > limit;

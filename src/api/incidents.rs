@@ -16,7 +16,8 @@ use super::claims::{attribution, prepare_claims, ClaimContext, ClaimView, NewCla
 use super::common::{bad_cursor, not_modified, page_response, parse_limit, Cursor, Idempotency, Page, Written};
 use super::export::ExportFormat;
 use super::extract::{clip, from_value_at, JsonValue, QueryParams};
-use super::filters::incident_filter;
+use super::filters::{incident_filter, RawFilter};
+use crate::db::{DbConn, DbPool};
 use crate::domain::attribution::Attribution;
 use crate::domain::{CountryCode, IncidentType, LocationPrecision, Role, TimePrecision, Verification};
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
@@ -1108,7 +1109,7 @@ pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) 
                 "an export holds every matching incident; it takes no limit or cursor",
             ));
         }
-        let mut conn = state.pool.get().await?;
+        let (mut conn, pool) = lagging_read(&state, &raw).await?;
         let filter = raw.resolve(&Hierarchy::load(&mut conn).await?);
         drop(conn);
         let name = format!("incidents-{}.{}", crate::store::now().format("%Y%m%dT%H%M%SZ"), format.extension());
@@ -1116,7 +1117,7 @@ pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) 
             .content_type(format.content_type())
             .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")))
             .insert_header((header::CACHE_CONTROL, "no-store"))
-            .streaming(super::export::stream(state.pool.clone(), filter, order, format)));
+            .streaming(super::export::stream(pool, filter, order, format)));
     }
     let limit = parse_limit(limit)?;
     let after = cursor
@@ -1129,7 +1130,7 @@ pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) 
             }
         })
         .transpose()?;
-    let mut conn = state.pool.get().await?;
+    let (mut conn, _) = lagging_read(&state, &raw).await?;
     let h = Hierarchy::load(&mut conn).await?;
     let filter = raw.resolve(&h);
     let mut rows = store::page(&mut conn, &filter, order, after, limit + 1).await?;
@@ -1149,6 +1150,16 @@ pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) 
     };
     let records = store::records(&mut conn, rows.into_iter().map(|(r, _)| r).collect()).await?;
     page_response(&req, Page { data: records.iter().map(IncidentView::from_record).collect(), next_cursor }, more)
+}
+
+/// Where a list or export reads. Mirrors polling `updated_since` read the
+/// primary: their change order rests on the primary's running transactions.
+async fn lagging_read(state: &AppState, raw: &RawFilter) -> ApiResult<(DbConn, DbPool)> {
+    if raw.updated_since.is_some() {
+        Ok((state.pool.get().await?, state.pool.clone()))
+    } else {
+        state.lagging_read().await
+    }
 }
 
 /// An export format asked for by `?format=` or `Accept`; `None` for a page of JSON.

@@ -28,6 +28,11 @@ pub struct Metrics {
 
 impl Metrics {
     pub fn new() -> Self {
+        Self::with(Vec::new())
+    }
+
+    /// The service's metrics and these others.
+    pub fn with(extra: Vec<Box<dyn prometheus::core::Collector>>) -> Self {
         let registry = Registry::new();
         let requests = IntCounterVec::new(
             Opts::new("ceasefire_http_requests_total", "HTTP requests answered, by route, method and status"),
@@ -62,7 +67,10 @@ impl Metrics {
             Box::new(incidents.clone()),
             Box::new(claims.clone()),
             Box::new(prometheus::process_collector::ProcessCollector::for_self()),
-        ] {
+        ]
+        .into_iter()
+        .chain(extra)
+        {
             registry.register(c).expect("metrics register once");
         }
         Self { registry, requests, latency, pool, incidents, claims }

@@ -3,11 +3,13 @@
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::Method;
 use actix_web::http::StatusCode;
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, Next};
-use actix_web::{Error, HttpMessage, HttpResponse};
+use actix_web::{web, Error, HttpMessage, HttpResponse};
 
 use crate::error::{ApiError, PROBLEM_JSON};
+use crate::startup::AppState;
 
 /// Turns every error answer that is not already problem+json (actix's own
 /// 404, 405, 413, extractor errors) into one, keeping its status and headers.
@@ -68,6 +70,23 @@ pub async fn request_id_header(
     let mut res = next.call(req).await?;
     if let Some(id) = id.and_then(|id| HeaderValue::from_str(&id).ok()) {
         res.headers_mut().insert(header::HeaderName::from_static("x-request-id"), id);
+    }
+    Ok(res)
+}
+
+/// With a read replica, records where the primary's WAL stood after each
+/// successful write, before the answer leaves (see `db::replica`).
+pub async fn note_writes(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let write = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let res = next.call(req).await?;
+    if let Some(state) = state.filter(|_| write && res.status().is_success()) {
+        if let Some(replica) = &state.replica {
+            replica.note_write(&state.pool).await;
+        }
     }
     Ok(res)
 }

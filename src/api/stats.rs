@@ -197,7 +197,7 @@ async fn answer(state: web::Data<AppState>, req: HttpRequest, claims: bool) -> A
         )
     })?;
 
-    let mut conn = state.pool.get().await?;
+    let (mut conn, _) = state.lagging_read().await?;
     let (counts, total) = conn
         .build_transaction()
         .read_only()

@@ -15,7 +15,7 @@ use crate::config::LocalDbArgs;
 const DATABASE: &str = "ceasefire";
 
 /// The directory holding `initdb`, `pg_ctl` and `postgres`.
-fn bin_dir() -> anyhow::Result<PathBuf> {
+pub fn bin_dir() -> anyhow::Result<PathBuf> {
     if let Ok(dir) = std::env::var("PG_BIN_DIR") {
         return Ok(PathBuf::from(dir));
     }
@@ -52,7 +52,7 @@ fn is_root() -> bool {
 }
 
 /// Runs a PostgreSQL binary, as the `postgres` user when we are root.
-fn pg_command(bin: &Path, program: &str, args: &[&str]) -> Command {
+pub fn pg_command(bin: &Path, program: &str, args: &[&str]) -> Command {
     let exe = bin.join(program);
     if is_root() {
         let mut cmd = Command::new("runuser");

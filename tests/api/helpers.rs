@@ -106,6 +106,7 @@ pub async fn spawn_app_with_pool(
     }
     let database = DatabaseArgs {
         database_url: Some(url_for(&db_name)),
+        database_read_url: None,
         local: LocalDbArgs { local_db_dir: ".local/unused".into(), local_db_port: 0 },
         pool_size,
         pool_timeout_ms,
@@ -236,6 +237,7 @@ impl TestApp {
     fn pool(&self) -> ceasefire::db::DbPool {
         let database = DatabaseArgs {
             database_url: Some(url_for(&self.db_name)),
+            database_read_url: None,
             local: LocalDbArgs { local_db_dir: ".local/unused".into(), local_db_port: 0 },
             pool_size: 1,
             pool_timeout_ms: 5000,
