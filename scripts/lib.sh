@@ -21,3 +21,18 @@ ensure_postgres() {
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
+
+# Installs nginx (the fault tests put it in front of two servers) when missing.
+ensure_nginx() {
+  if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then
+    return 0
+  fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "Installing nginx (Debian package nginx-light)..." >&2
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >&2
+  else
+    echo "nginx is missing. Install it with: sudo apt-get install -y nginx-light" >&2
+    exit 1
+  fi
+}

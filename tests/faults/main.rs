@@ -1,0 +1,11 @@
+//! Fault scenarios: the real `ceasefire` binary as a child process, on
+//! PostgreSQL clusters of their own that the tests stop, start and
+//! replicate, with nginx in front of two instances. Run them with
+//! `scripts/faults`; each prints what it counted.
+
+mod crash;
+mod harness;
+mod instances;
+mod outage;
+mod replica;
+mod shutdown;
