@@ -11,7 +11,7 @@ use anyhow::Context;
 use diesel::Connection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use futures_util::FutureExt;
@@ -63,6 +63,9 @@ pub fn build_pool(url: &str, args: &DatabaseArgs) -> anyhow::Result<DbPool> {
 pub fn build_pool_waiting(url: &str, args: &DatabaseArgs, timeout: Duration) -> anyhow::Result<DbPool> {
     let statement_timeout = args.statement_timeout_ms;
     let mut config = ManagerConfig::default();
+    // No test query on every checkout (a round trip per request): a
+    // connection whose socket PostgreSQL closed is dropped as broken anyway.
+    config.recycling_method = RecyclingMethod::Fast;
     config.custom_setup = Box::new(move |url| {
         let url = url.to_string();
         // JIT compiles a plan for every large query: hundreds of ms on a
