@@ -10,10 +10,12 @@ use anyhow::Context;
 use tracing_actix_web::TracingLogger;
 
 use crate::api;
+use crate::api::coalesce::Coalescer;
 use crate::config::{DatabaseArgs, HttpArgs};
 use crate::db::replica::Replica;
 use crate::db::{self, DbConn, DbPool};
 use crate::error::ApiError;
+use crate::store::stats::Count;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -24,6 +26,8 @@ pub struct AppState {
     pub private_reads: bool,
     /// Where lists, exports and counts may go.
     pub replica: Option<Arc<Replica>>,
+    /// Counts being computed, which an identical request may still join.
+    pub stats_flights: Arc<Coalescer<(Vec<Count>, i64)>>,
 }
 
 impl AppState {
@@ -64,7 +68,12 @@ impl Application {
         };
         let listener = TcpListener::bind(bind).with_context(|| format!("binding {bind}"))?;
         let port = listener.local_addr()?.port();
-        let state = AppState { pool, body_limit: http.body_limit, private_reads: http.private_reads, replica };
+        let stats_flights = Arc::new(Coalescer::new(
+            "ceasefire_stats_requests_total",
+            "Counts asked for, by whether they ran a query or shared an identical one's",
+        ));
+        let state =
+            AppState { pool, body_limit: http.body_limit, private_reads: http.private_reads, replica, stats_flights };
         let server = serve(listener, state, http)?;
         tracing::info!(address = %listener_addr(bind, port), "listening");
         Ok(Self { port, server })
@@ -110,8 +119,9 @@ fn serve(listener: TcpListener, state: AppState, http: &HttpArgs) -> anyhow::Res
     let body_limit = http.body_limit;
     let limiter = web::Data::new(api::middleware::RateLimiter::new(http.rate_limit, http.rate_burst));
     let cors_origins = http.cors_origins.clone();
-    let extra: Vec<Box<dyn prometheus::core::Collector>> =
+    let mut extra: Vec<Box<dyn prometheus::core::Collector>> =
         state.replica.iter().map(|r| Box::new(r.metric()) as Box<dyn prometheus::core::Collector>).collect();
+    extra.push(Box::new(state.stats_flights.metric()));
     let metrics = web::Data::new(api::metrics::Metrics::with(extra));
     let mut server = HttpServer::new(move || {
         App::new()

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod claims;
+pub mod coalesce;
 pub mod common;
 pub mod export;
 pub mod extract;

@@ -197,30 +197,42 @@ async fn answer(state: web::Data<AppState>, req: HttpRequest, claims: bool) -> A
         )
     })?;
 
-    let (mut conn, _) = state.lagging_read().await?;
-    let (counts, total) = conn
-        .build_transaction()
-        .read_only()
-        .repeatable_read()
-        .run::<_, ApiError, _>(async |conn| {
-            let h = Hierarchy::load(conn).await?;
-            let sides = h.sides();
-            let spec = StatsSpec {
-                filter: raw.resolve(&h),
-                date_column,
-                claims,
-                stances,
-                from,
-                to,
-                tz: tz.name().to_string(),
-                interval: interval.as_str(),
-                measure,
-                group_by: group_by.iter().map(|(_, d)| *d).collect(),
-                sides,
-            };
-            Ok(stats::counts(conn, &spec).await?)
+    // Identical counts asked for at once share one query (see `coalesce`).
+    let key: String = url::form_urlencoded::Serializer::new(format!("{}?", req.path()))
+        .extend_pairs(url::form_urlencoded::parse(req.query_string().as_bytes()).filter(|(k, _)| k != "format"))
+        .finish();
+    let dimensions: Vec<Dimension> = group_by.iter().map(|(_, d)| *d).collect();
+    let tz_name = tz.name().to_string();
+    let flights = state.stats_flights.clone();
+    let shared = flights
+        .run(key, |close| async move {
+            let (mut conn, _) = state.lagging_read().await?;
+            close();
+            conn.build_transaction()
+                .read_only()
+                .repeatable_read()
+                .run::<_, ApiError, _>(async |conn| {
+                    let h = Hierarchy::load(conn).await?;
+                    let sides = h.sides();
+                    let spec = StatsSpec {
+                        filter: raw.resolve(&h),
+                        date_column,
+                        claims,
+                        stances,
+                        from,
+                        to,
+                        tz: tz_name,
+                        interval: interval.as_str(),
+                        measure,
+                        group_by: dimensions,
+                        sides,
+                    };
+                    Ok(stats::counts(conn, &spec).await?)
+                })
+                .await
         })
         .await?;
+    let (counts, total) = (shared.0.clone(), shared.1);
 
     let names: Vec<String> = group_by.into_iter().map(|(n, _)| n).collect();
     let stats = zero_filled(&names, &periods, counts, tz);
@@ -324,7 +336,9 @@ fn to_csv(stats: &Stats) -> ApiResult<Vec<u8>> {
 /// Deleted incidents and retracted claims never count. `by=occurred` buckets
 /// by `occurred_at`, `by=reported` by when the incident was recorded
 /// (`created_at`). Counts are exact and include every write answered before
-/// the request.
+/// the request. Identical requests that arrive while one of them is still
+/// waiting to start share its computation (dashboards polling the same
+/// panel), which keeps that guarantee.
 #[utoipa::path(get, path = "/v1/stats/incidents", tag = "stats", operation_id = "incidentStats",
     params(
         StatsParams,

@@ -445,3 +445,53 @@ async fn bad_stats_queries_are_400() {
     let ok = app.get("/v1/stats/claims?group_by=claimant_side,target_side").await;
     assert_eq!(ok.status, 200, "{}", ok.text);
 }
+
+fn metric(text: &str, line_prefix: &str) -> i64 {
+    text.lines().find_map(|l| l.strip_prefix(line_prefix)).map_or(0, |v| v.trim().parse().unwrap())
+}
+
+/// Identical counts asked for while another is running share one query,
+/// and every answer includes the writes acknowledged before it was asked.
+#[tokio::test]
+async fn identical_concurrent_counts_share_one_query() {
+    use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+    let http = ceasefire::config::HttpArgs { workers: Some(2), rate_limit: 0, ..Default::default() };
+    let app = crate::helpers::spawn_app_with_pool(http, 1, 10_000, 30_000).await;
+    app.seed().await;
+    let created = app.post("/v1/incidents", &crate::helpers::incident("2024-03-05T10:00:00Z", "mortar_fire")).await;
+    assert_eq!(created.status, 201);
+
+    // Hold the parties table so the first count waits inside its query
+    // (holding the only pooled connection) while the others arrive.
+    let mut blocker = AsyncPgConnection::establish(&crate::helpers::url_for(&app.db_name)).await.unwrap();
+    blocker.batch_execute("BEGIN; LOCK TABLE parties IN ACCESS EXCLUSIVE MODE").await.unwrap();
+    let path = "/v1/stats/incidents?interval=month&from=2024-01-01&to=2025-01-01&group_by=type";
+    let first = tokio::spawn({
+        let (client, url) = (app.client.clone(), app.url(path));
+        async move { client.get(url).send().await.unwrap().text().await.unwrap() }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let others: Vec<_> = (0..11)
+        .map(|_| {
+            let (client, url) = (app.client.clone(), app.url(path));
+            tokio::spawn(async move { client.get(url).send().await.unwrap().text().await.unwrap() })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    blocker.batch_execute("COMMIT").await.unwrap();
+
+    let mut bodies = vec![first.await.unwrap()];
+    for o in others {
+        bodies.push(o.await.unwrap());
+    }
+    for body in &bodies {
+        let v: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(v["total"], 1, "{body}");
+        assert_eq!(body, &bodies[0]);
+    }
+    let metrics = app.get("/metrics").await.text;
+    let queried = metric(&metrics, "ceasefire_stats_requests_total{outcome=\"queried\"} ");
+    let shared = metric(&metrics, "ceasefire_stats_requests_total{outcome=\"shared\"} ");
+    assert_eq!(queried + shared, 12, "{metrics}");
+    assert!(queried <= 3, "the waiting counts should have shared a query: {queried} queried, {shared} shared");
+}
