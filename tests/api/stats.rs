@@ -450,19 +450,21 @@ fn metric(text: &str, line_prefix: &str) -> i64 {
     text.lines().find_map(|l| l.strip_prefix(line_prefix)).map_or(0, |v| v.trim().parse().unwrap())
 }
 
-/// Identical counts asked for while another is running share one query,
-/// and every answer includes the writes acknowledged before it was asked.
+/// Identical counts asked for while another is running wait for it and
+/// then share one query, and every answer includes the writes acknowledged
+/// before it was asked.
 #[tokio::test]
 async fn identical_concurrent_counts_share_one_query() {
     use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
     let http = ceasefire::config::HttpArgs { workers: Some(2), rate_limit: 0, ..Default::default() };
-    let app = crate::helpers::spawn_app_with_pool(http, 1, 10_000, 30_000).await;
+    // Connections to spare: sharing must not depend on waiting for one.
+    let app = crate::helpers::spawn_app_with_pool(http, 5, 10_000, 30_000).await;
     app.seed().await;
     let created = app.post("/v1/incidents", &crate::helpers::incident("2024-03-05T10:00:00Z", "mortar_fire")).await;
     assert_eq!(created.status, 201);
 
     // Hold the parties table so the first count waits inside its query
-    // (holding the only pooled connection) while the others arrive.
+    // while the others arrive.
     let mut blocker = AsyncPgConnection::establish(&crate::helpers::url_for(&app.db_name)).await.unwrap();
     blocker.batch_execute("BEGIN; LOCK TABLE parties IN ACCESS EXCLUSIVE MODE").await.unwrap();
     let path = "/v1/stats/incidents?interval=month&from=2024-01-01&to=2025-01-01&group_by=type";
