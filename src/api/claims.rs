@@ -299,7 +299,7 @@ pub async fn create(
             let view = ClaimView::from(&claim);
             let body = serde_json::to_value(&view).map_err(ApiError::internal)?;
             record_change(conn, &mut row, "claim", &actor2, serde_json::json!({ "claim": body })).await?;
-            idem.finish(conn, Written::created(format!("/v1/claims/{}", claim.id), None, body)).await
+            idem.finish(conn, Written::created(format!("/v1/claims/{}", claim.id), None, &body)?).await
         })
         .await?;
     Ok(outcome.into_response())

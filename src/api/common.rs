@@ -20,19 +20,21 @@ use crate::store::Conn;
 pub struct Written {
     pub status: StatusCode,
     pub headers: Vec<(String, String)>,
-    pub body: serde_json::Value,
+    /// The JSON answer, serialized once.
+    pub body: Vec<u8>,
     /// What a replay answers instead of `body`, when the first answer holds
     /// a secret that must not be stored (a new API key).
-    pub replay_body: Option<serde_json::Value>,
+    pub replay_body: Option<Vec<u8>>,
 }
 
 impl Written {
-    pub fn created(location: String, etag: Option<String>, body: serde_json::Value) -> Self {
+    pub fn created(location: String, etag: Option<String>, body: &impl serde::Serialize) -> Result<Self, ApiError> {
         let mut headers = vec![("location".to_string(), location)];
         if let Some(etag) = etag {
             headers.push(("etag".to_string(), etag));
         }
-        Self { status: StatusCode::CREATED, headers, body, replay_body: None }
+        let body = serde_json::to_vec(body).map_err(ApiError::internal)?;
+        Ok(Self { status: StatusCode::CREATED, headers, body, replay_body: None })
     }
 }
 
@@ -108,19 +110,15 @@ impl Idempotency {
 
     /// Saves the answer with the key.
     pub async fn finish(&self, conn: &mut Conn, written: Written) -> Result<Outcome, ApiError> {
-        let saved = SavedResponse {
-            status: written.status.as_u16(),
-            headers: written.headers,
-            body: serde_json::to_vec(&written.body).map_err(ApiError::internal)?,
-        };
+        let saved = SavedResponse { status: written.status.as_u16(), headers: written.headers, body: written.body };
         if let Some(key) = &self.key {
-            let stored = match &written.replay_body {
+            match written.replay_body {
                 Some(replay) => {
-                    SavedResponse { body: serde_json::to_vec(replay).map_err(ApiError::internal)?, ..saved.clone() }
+                    let stored = SavedResponse { status: saved.status, headers: saved.headers.clone(), body: replay };
+                    idempotency::save(conn, &self.scope, key, &stored).await?;
                 }
-                None => saved.clone(),
-            };
-            idempotency::save(conn, &self.scope, key, &stored).await?;
+                None => idempotency::save(conn, &self.scope, key, &saved).await?,
+            }
         }
         Ok(Outcome { saved, replayed: false })
     }

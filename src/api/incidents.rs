@@ -799,9 +799,8 @@ pub async fn create(
                 .await?
                 .pop()
                 .ok_or_else(|| ApiError::internal("no view"))?;
-            let body = serde_json::to_value(&view).map_err(ApiError::internal)?;
-            idem.finish(conn, Written::created(format!("/v1/incidents/{}", view.id), Some(etag(view.version)), body))
-                .await
+            let written = Written::created(format!("/v1/incidents/{}", view.id), Some(etag(view.version)), &view)?;
+            idem.finish(conn, written).await
         })
         .await?;
     Ok(outcome.into_response())
@@ -821,14 +820,17 @@ pub async fn batch(
     AsReporter(actor): AsReporter,
     body: JsonValue,
 ) -> ApiResult<HttpResponse> {
-    let value = body.0;
-    let items = match value.get("incidents") {
-        Some(serde_json::Value::Array(items)) => items.clone(),
-        _ => return Err(ApiError::field("/incidents", "the body is {\"incidents\": [...]}")),
-    };
+    let mut value = body.0;
     if let Some(extra) = value.as_object().and_then(|o| o.keys().find(|k| *k != "incidents")) {
         return Err(ApiError::field(format!("/{}", clip(extra)), "unknown field"));
     }
+    // Hashed for the Idempotency-Key before the items are taken out of the body.
+    let idem = Idempotency::new(&req, &actor, &value)?;
+    let items = match value.get_mut("incidents").map(serde_json::Value::take) {
+        Some(serde_json::Value::Array(items)) => items,
+        _ => return Err(ApiError::field("/incidents", "the body is {\"incidents\": [...]}")),
+    };
+    drop(value);
     require_writer(&actor, &items)?;
     if items.is_empty() || items.len() > MAX_BATCH {
         return Err(ApiError::field(
@@ -838,7 +840,6 @@ pub async fn batch(
     }
     let mut conn = state.pool.get().await?;
     let actor2 = actor.clone();
-    let idem = Idempotency::new(&req, &actor, &value)?;
     let outcome = conn
         .transaction::<_, ApiError, _>(async |conn| {
             if let Some(replay) = idem.begin(conn).await? {
@@ -858,7 +859,7 @@ pub async fn batch(
             }
             let prepared: Vec<Prepared> = prepared.into_iter().flatten().collect();
             let views = insert_prepared(conn, &prepared, &actor2, "create").await?;
-            let body = serde_json::to_value(BatchResponse { data: views }).map_err(ApiError::internal)?;
+            let body = serde_json::to_vec(&BatchResponse { data: views }).map_err(ApiError::internal)?;
             idem.finish(
                 conn,
                 Written { status: actix_web::http::StatusCode::CREATED, headers: vec![], body, replay_body: None },

@@ -109,11 +109,11 @@ pub async fn create(
             }
             let created = create_key(conn, &new.name, new.role).await?;
             let body = serde_json::to_value(&created).map_err(ApiError::internal)?;
-            let mut written = Written::created(format!("/v1/keys/{}", created.view.id), None, body);
+            let mut written = Written::created(format!("/v1/keys/{}", created.view.id), None, &body)?;
             // The key is shown once: a replay answers without it.
-            let mut replay = written.body.clone();
+            let mut replay = body;
             replay["key"] = serde_json::Value::Null;
-            written.replay_body = Some(replay);
+            written.replay_body = Some(serde_json::to_vec(&replay).map_err(ApiError::internal)?);
             idem.finish(conn, written).await
         })
         .await?;

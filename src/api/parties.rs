@@ -178,7 +178,7 @@ pub async fn create(
                 .ok_or_else(|| ApiError::internal("inserted party vanished"))?;
             let h = Hierarchy::load(conn).await?;
             let body = serde_json::to_value(view(stored, &h)).map_err(ApiError::internal)?;
-            idem.finish(conn, Written::created(format!("/v1/parties/{}", new.slug), None, body)).await
+            idem.finish(conn, Written::created(format!("/v1/parties/{}", new.slug), None, &body)?).await
         })
         .await?;
     Ok(outcome.into_response())
