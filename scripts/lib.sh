@@ -28,11 +28,11 @@ ensure_nginx() {
     return 0
   fi
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "Installing nginx (Debian package nginx-light)..." >&2
+    echo "Installing nginx (Debian package nginx)..." >&2
     apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >&2
   else
-    echo "nginx is missing. Install it with: sudo apt-get install -y nginx-light" >&2
+    echo "nginx is missing. Install it with: sudo apt-get install -y nginx" >&2
     exit 1
   fi
 }

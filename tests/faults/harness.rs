@@ -246,7 +246,7 @@ impl Nginx {
         let nginx = ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"]
             .into_iter()
             .find(|p| std::path::Path::new(p).exists())
-            .expect("nginx is not installed (Debian package nginx); scripts/test installs it");
+            .expect("nginx is not installed (Debian package nginx); scripts/faults installs it");
         let root = std::env::temp_dir().join(format!("ceasefire-faults-nginx-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&root).unwrap();
         let port = free_port();
