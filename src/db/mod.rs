@@ -106,6 +106,11 @@ pub fn run_migrations_blocking(url: &str) -> anyhow::Result<Vec<String>> {
     std::thread::spawn(move || -> anyhow::Result<Vec<String>> {
         let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url)
             .context("connecting to PostgreSQL")?;
+        // Instances started together take turns: the first applies what is
+        // pending, the others then find nothing left to do. The lock is the
+        // session's and ends with this connection.
+        diesel::connection::SimpleConnection::batch_execute(&mut conn, "SELECT pg_advisory_lock(7273279461)")
+            .context("waiting for other instances' migrations")?;
         let applied =
             conn.run_pending_migrations(MIGRATIONS).map_err(|e| anyhow::anyhow!("applying migrations: {e}"))?;
         Ok(applied.iter().map(|v| v.to_string()).collect())

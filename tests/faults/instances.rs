@@ -86,3 +86,35 @@ async fn two_instances_agree_on_retries_and_if_match() {
     assert_eq!(statuses.iter().filter(|s| **s == 412).count(), 7, "{statuses:?}");
     assert_eq!(updates, 1);
 }
+
+/// Instances started together on a new database: each applies the pending
+/// migrations or waits for the one that does; none fails.
+#[tokio::test]
+async fn instances_started_together_migrate_once() {
+    let _one_at_a_time = SERIAL.lock().await;
+    let cluster = Cluster::start("migrate");
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            std::process::Command::new(BIN)
+                .arg("migrate")
+                .env("DATABASE_URL", cluster.url())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs: Vec<_> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
+    let failed: Vec<String> = outputs
+        .iter()
+        .filter(|o| !o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+        .collect();
+    let applied = cluster.count("SELECT count(*) AS n FROM __diesel_schema_migrations").await;
+    println!("4 concurrent migrations: {} failed, {applied} migrations recorded", failed.len());
+    assert!(failed.is_empty(), "{failed:?}");
+    assert_eq!(
+        applied as usize,
+        std::fs::read_dir("migrations").unwrap().filter(|e| e.as_ref().unwrap().path().is_dir()).count()
+    );
+}
