@@ -75,25 +75,20 @@ impl Cluster {
         replica
     }
 
-    fn local_args(&self) -> [String; 5] {
-        [
-            "local-db".into(),
-            "--local-db-dir".into(),
-            self.data.to_string_lossy().into_owned(),
-            "--local-db-port".into(),
-            self.port.to_string(),
-        ]
+    /// `ceasefire local-db ACTION` for this cluster.
+    fn local_db(&self, action: &str) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["local-db", action, "--local-db-port", &self.port.to_string(), "--local-db-dir"]).arg(&self.data);
+        cmd
     }
 
     pub fn start_again(&self) {
-        let [a, b, c, d, e] = self.local_args();
-        run_ok(Command::new(BIN).args([a, "start".into(), b, c, d, e]), "ceasefire local-db start");
+        run_ok(&mut self.local_db("start"), "ceasefire local-db start");
     }
 
     /// A fast shutdown: running transactions are cancelled, as in an outage.
     pub fn stop(&self) {
-        let [a, b, c, d, e] = self.local_args();
-        run_ok(Command::new(BIN).args([a, "stop".into(), b, c, d, e]), "ceasefire local-db stop");
+        run_ok(&mut self.local_db("stop"), "ceasefire local-db stop");
     }
 
     pub fn url(&self) -> String {
@@ -116,8 +111,7 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        let [a, b, c, d, e] = self.local_args();
-        let _ = Command::new(BIN).args([a, "stop".into(), b, c, d, e]).output();
+        let _ = self.local_db("stop").output();
         let _ = std::fs::remove_dir_all(&self.root);
         if self.data.starts_with(std::env::temp_dir()) {
             let _ = std::fs::remove_dir_all(&self.data);
