@@ -44,6 +44,17 @@ pub enum Command {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// Show the time zones whose local days the counts keep rollups for, or
+    /// set them (`--set UTC,Asia/Baku`) and rebuild the rollups. Counts in
+    /// other zones are exact too, only slower.
+    #[command(name = "rollup-zones")]
+    RollupZones {
+        /// The new list of IANA zones, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        set: Option<Vec<String>>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
     /// Manage API keys.
     #[command(subcommand)]
     Keys(KeysCommand),

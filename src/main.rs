@@ -52,6 +52,29 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             ceasefire::import::run(&pool, &file).await?;
             Ok(())
         }),
+        Command::RollupZones { set, database } => actix_web::rt::System::new().block_on(async move {
+            let url = db::resolve_url(&database)?;
+            db::run_migrations_blocking(&url)?;
+            let pool = db::build_pool(&url, &database)?;
+            let mut conn = pool.get().await?;
+            if let Some(zones) = set {
+                let zones = zones
+                    .iter()
+                    .map(|z| {
+                        z.trim()
+                            .parse::<chrono_tz::Tz>()
+                            .map(|tz| tz.name().to_string())
+                            .map_err(|_| anyhow::anyhow!("`{z}` is not an IANA time zone"))
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                let started = std::time::Instant::now();
+                tracing::info!(?zones, "rebuilding the rollups of the counts; writers wait until it is done");
+                let folded = ceasefire::store::rollup::set_zones(&mut conn, &zones).await?;
+                println!("rolled up {folded} incidents in {:.1} s", started.elapsed().as_secs_f64());
+            }
+            println!("{}", ceasefire::store::rollup::zones(&mut conn).await?.join(","));
+            Ok(())
+        }),
         Command::Keys(KeysCommand::Create { name, role, database }) => {
             actix_web::rt::System::new().block_on(async move {
                 let url = db::resolve_url(&database)?;

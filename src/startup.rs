@@ -28,6 +28,8 @@ pub struct AppState {
     pub replica: Option<Arc<Replica>>,
     /// Counts being computed, which an identical request may still join.
     pub stats_flights: Arc<Coalescer<(Vec<Count>, i64)>>,
+    /// Changes folded into the rollups (see `store::rollup`).
+    pub folded: prometheus::IntCounter,
 }
 
 impl AppState {
@@ -72,8 +74,19 @@ impl Application {
             "ceasefire_stats_requests_total",
             "Counts asked for, by whether they ran a query or shared an identical one's",
         ));
-        let state =
-            AppState { pool, body_limit: http.body_limit, private_reads: http.private_reads, replica, stats_flights };
+        let folded = prometheus::IntCounter::new(
+            "ceasefire_stats_folded_total",
+            "Incident changes folded into the rollups of the counts by this instance",
+        )?;
+        tokio::spawn(crate::store::rollup::keep_folding(pool.clone(), folded.clone(), Duration::from_millis(200)));
+        let state = AppState {
+            pool,
+            body_limit: http.body_limit,
+            private_reads: http.private_reads,
+            replica,
+            stats_flights,
+            folded,
+        };
         let server = serve(listener, state, http)?;
         tracing::info!(address = %listener_addr(bind, port), "listening");
         Ok(Self { port, server })
@@ -122,6 +135,7 @@ fn serve(listener: TcpListener, state: AppState, http: &HttpArgs) -> anyhow::Res
     let mut extra: Vec<Box<dyn prometheus::core::Collector>> =
         state.replica.iter().map(|r| Box::new(r.metric()) as Box<dyn prometheus::core::Collector>).collect();
     extra.push(Box::new(state.stats_flights.metric()));
+    extra.push(Box::new(state.folded.clone()));
     let metrics = web::Data::new(api::metrics::Metrics::with(extra));
     let mut server = HttpServer::new(move || {
         App::new()

@@ -6,6 +6,7 @@ pub mod incidents;
 pub mod keys;
 pub mod parties;
 pub mod revisions;
+pub mod rollup;
 pub mod stats;
 
 pub use diesel_async::AsyncPgConnection as Conn;

@@ -286,6 +286,23 @@ impl TestApp {
         rows.into_iter().map(|c| (c.name, c.n)).collect()
     }
 
+    /// A connection of its own to the test's database.
+    pub async fn db(&self) -> AsyncPgConnection {
+        AsyncPgConnection::establish(&url_for(&self.db_name)).await.unwrap()
+    }
+
+    /// Waits until the background fold has moved every change into the
+    /// rollups of the counts.
+    pub async fn wait_for_rollups(&self) {
+        for _ in 0..300 {
+            if self.sql_count("SELECT count(*) AS n FROM stat_dirty").await == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the rollups were not folded within 30 s");
+    }
+
     /// Runs SQL on the test's database (for checks the API cannot make).
     pub async fn sql_count(&self, sql: &str) -> i64 {
         #[derive(QueryableByName)]

@@ -1,0 +1,10 @@
+DROP TRIGGER incidents_stat_update ON incidents;
+DROP TRIGGER incidents_stat_insert ON incidents;
+DROP FUNCTION stat_mark_dirty();
+DROP FUNCTION stat_rebuild();
+DROP FUNCTION stat_fold(integer);
+DROP FUNCTION stat_fold_step(integer);
+DROP TABLE stat_fold_lock, stat_single;
+DROP VIEW stat_pending;
+DROP VIEW stat_contribution;
+DROP TABLE stat_current, stat_dirty, stat_zones;

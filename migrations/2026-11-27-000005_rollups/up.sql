@@ -1,0 +1,195 @@
+-- Rollups for counts by period: per local day (and month) in each zone of
+-- stat_zones, kept in step with the incidents without a hot row.
+--
+-- Every write to an incident appends its id to stat_dirty (a trigger, in
+-- the write's transaction). stat_fold() moves the changes into the rollups:
+-- for each dirty incident it subtracts the contribution recorded in
+-- stat_current and adds its contribution now, then forgets the dirty rows,
+-- all in one transaction. A count reads the rollups plus the difference of
+-- the incidents still dirty (stat_pending), so it is exact at any moment.
+
+-- The zones whose local days are rolled up. Counts in other zones read the
+-- base tables.
+CREATE TABLE stat_zones (zone text PRIMARY KEY);
+INSERT INTO stat_zones VALUES ('UTC'), ('Asia/Baku'), ('Asia/Yerevan');
+
+CREATE TABLE stat_dirty (incident_id uuid NOT NULL);
+
+-- What each incident adds to the counts, as folded into the rollups.
+CREATE TABLE stat_current (
+    incident_id    uuid PRIMARY KEY,
+    occurred_at    timestamptz NOT NULL,
+    created_at     timestamptz NOT NULL,
+    type           text NOT NULL,
+    verification   text NOT NULL,
+    border_sector  text,
+    country        text,
+    denied         boolean NOT NULL,
+    accusers       text[] NOT NULL,
+    accused        text[] NOT NULL,
+    accuser_sides  text[] NOT NULL,
+    accused_sides  text[] NOT NULL,
+    claimants      text[] NOT NULL,
+    violations     bigint NOT NULL,
+    killed         bigint NOT NULL,
+    wounded        bigint NOT NULL
+);
+-- Counts the rollups cannot serve (several dimensions, filters) read this
+-- narrow copy instead of joining the base tables.
+CREATE INDEX stat_current_occurred ON stat_current (occurred_at);
+CREATE INDEX stat_current_created ON stat_current (created_at);
+
+-- What each standing incident adds to the counts now.
+CREATE VIEW stat_contribution AS
+WITH sides AS (SELECT slug, party_side(slug) AS side FROM parties)
+SELECT i.id AS incident_id, i.occurred_at, i.created_at, i.type, i.verification, i.border_sector, i.country, i.denied,
+       ARRAY(SELECT ip.party FROM incident_parties ip
+              WHERE ip.incident_id = i.id AND ip.role = 'accuser' ORDER BY 1) AS accusers,
+       ARRAY(SELECT ip.party FROM incident_parties ip
+              WHERE ip.incident_id = i.id AND ip.role = 'accused' ORDER BY 1) AS accused,
+       ARRAY(SELECT DISTINCT s.side FROM incident_parties ip JOIN sides s ON s.slug = ip.party
+              WHERE ip.incident_id = i.id AND ip.role = 'accuser' ORDER BY 1) AS accuser_sides,
+       ARRAY(SELECT DISTINCT s.side FROM incident_parties ip JOIN sides s ON s.slug = ip.party
+              WHERE ip.incident_id = i.id AND ip.role = 'accused' ORDER BY 1) AS accused_sides,
+       ARRAY(SELECT ip.party FROM incident_parties ip
+              WHERE ip.incident_id = i.id AND ip.role = 'claimant' ORDER BY 1) AS claimants,
+       i.violations::bigint AS violations,
+       (coalesce(i.killed_military, 0) + coalesce(i.killed_civilian, 0))::bigint AS killed,
+       (coalesce(i.wounded_military, 0) + coalesce(i.wounded_civilian, 0))::bigint AS wounded
+FROM incidents i
+WHERE i.deleted_at IS NULL;
+
+-- The changes not folded yet: +now, -as folded, for each dirty incident.
+CREATE VIEW stat_pending AS
+WITH d AS (SELECT DISTINCT incident_id FROM stat_dirty)
+SELECT 1 AS sign, c.* FROM stat_contribution c JOIN d USING (incident_id)
+UNION ALL
+SELECT -1 AS sign, s.* FROM stat_current s JOIN d USING (incident_id);
+
+-- Counts per local day (grain 'd') and local month (grain 'm', `day` is
+-- the first of the month) in each zone, one dimension at a time: dim '' is
+-- the total; val null is "none" (an incident nobody accused counts under
+-- accuser null); an incident with two accusers counts under each. basis
+-- 'o' buckets by occurred_at, 'r' by created_at (reported).
+CREATE TABLE stat_single (
+    zone        text NOT NULL,
+    basis       "char" NOT NULL,
+    dim         text NOT NULL,
+    grain       "char" NOT NULL,
+    day         date NOT NULL,
+    val         text,
+    n           bigint NOT NULL,
+    violations  bigint NOT NULL,
+    killed      bigint NOT NULL,
+    wounded     bigint NOT NULL,
+    UNIQUE NULLS NOT DISTINCT (zone, basis, dim, grain, day, val)
+);
+
+-- One folder at a time: each fold first updates this row.
+CREATE TABLE stat_fold_lock (id boolean PRIMARY KEY DEFAULT true CHECK (id), folded_at timestamptz);
+INSERT INTO stat_fold_lock VALUES (true, NULL);
+
+-- Moves up to `lim` dirty rows (all when null) into the rollups; returns
+-- how many it moved. Only through stat_fold or stat_rebuild.
+CREATE FUNCTION stat_fold_step(lim integer) RETURNS integer
+LANGUAGE plpgsql SET work_mem = '256MB' AS $$
+DECLARE
+    folded integer;
+BEGIN
+    IF to_regclass('pg_temp.stat_fold_ids') IS NULL THEN
+        CREATE TEMP TABLE stat_fold_ids (incident_id uuid PRIMARY KEY) ON COMMIT DELETE ROWS;
+        CREATE TEMP TABLE stat_fold_delta (sign integer NOT NULL, LIKE stat_current) ON COMMIT DELETE ROWS;
+    END IF;
+
+    WITH gone AS (
+        DELETE FROM stat_dirty WHERE ctid = ANY (ARRAY(SELECT ctid FROM stat_dirty LIMIT lim))
+        RETURNING incident_id
+    )
+    INSERT INTO stat_fold_ids SELECT DISTINCT incident_id FROM gone;
+    GET DIAGNOSTICS folded = ROW_COUNT;
+    IF folded = 0 THEN
+        RETURN 0;
+    END IF;
+
+    INSERT INTO stat_fold_delta
+    SELECT -1, s.* FROM stat_current s JOIN stat_fold_ids USING (incident_id);
+    DELETE FROM stat_current s USING stat_fold_ids f WHERE s.incident_id = f.incident_id;
+    INSERT INTO stat_current SELECT c.* FROM stat_contribution c JOIN stat_fold_ids USING (incident_id);
+    INSERT INTO stat_fold_delta
+    SELECT 1, s.* FROM stat_current s JOIN stat_fold_ids USING (incident_id);
+
+    INSERT INTO stat_single AS t
+    WITH days AS (
+        SELECT z.zone, b.basis, v.dim, b.day, v.val, sum(j.sign) AS n, sum(j.sign * j.violations) AS violations,
+               sum(j.sign * j.killed) AS killed, sum(j.sign * j.wounded) AS wounded
+        FROM stat_fold_delta j
+        CROSS JOIN stat_zones z
+        CROSS JOIN LATERAL (VALUES ('o'::"char", (j.occurred_at AT TIME ZONE z.zone)::date),
+                                  ('r'::"char", (j.created_at AT TIME ZONE z.zone)::date)) b(basis, day)
+        CROSS JOIN LATERAL (
+            SELECT '' AS dim, NULL::text AS val
+            UNION ALL SELECT 'type', j.type
+            UNION ALL SELECT 'verification', j.verification
+            UNION ALL SELECT 'border_sector', j.border_sector
+            UNION ALL SELECT 'country', j.country
+            UNION ALL SELECT 'denied', j.denied::text
+            UNION ALL SELECT 'accuser', unnest(coalesce(nullif(j.accusers, '{}'), '{NULL}'))
+            UNION ALL SELECT 'accused', unnest(coalesce(nullif(j.accused, '{}'), '{NULL}'))
+            UNION ALL SELECT 'accuser_side', unnest(coalesce(nullif(j.accuser_sides, '{}'), '{NULL}'))
+            UNION ALL SELECT 'accused_side', unnest(coalesce(nullif(j.accused_sides, '{}'), '{NULL}'))
+            UNION ALL SELECT 'claimant', unnest(coalesce(nullif(j.claimants, '{}'), '{NULL}'))
+        ) v
+        GROUP BY 1, 2, 3, 4, 5
+    )
+    SELECT zone, basis, dim, 'd', day, val, n, violations, killed, wounded FROM days
+    UNION ALL
+    SELECT zone, basis, dim, 'm', date_trunc('month', day)::date, val,
+           sum(n), sum(violations), sum(killed), sum(wounded)
+    FROM days GROUP BY zone, basis, dim, date_trunc('month', day)::date, val
+    ON CONFLICT (zone, basis, dim, grain, day, val)
+    DO UPDATE SET n = t.n + excluded.n, violations = t.violations + excluded.violations,
+                  killed = t.killed + excluded.killed, wounded = t.wounded + excluded.wounded;
+
+    RETURN folded;
+END $$;
+
+-- Folds up to `lim` dirty rows; returns how many it folded. Run it in a
+-- REPEATABLE READ transaction: every statement must see the same snapshot,
+-- so that what is subtracted, added and forgotten is the same set of
+-- changes. A concurrent fold makes it fail with a serialization error.
+CREATE FUNCTION stat_fold(lim integer) RETURNS integer
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_setting('transaction_isolation') <> 'repeatable read' THEN
+        RAISE EXCEPTION 'stat_fold must run in a REPEATABLE READ transaction';
+    END IF;
+    UPDATE stat_fold_lock SET folded_at = now();
+    RETURN stat_fold_step(lim);
+END $$;
+
+-- Builds the rollups anew from the incidents (after a change of stat_zones,
+-- or a bulk load that bypassed the triggers). Writers wait until it commits.
+CREATE FUNCTION stat_rebuild() RETURNS integer
+LANGUAGE plpgsql AS $$
+BEGIN
+    LOCK TABLE incidents IN SHARE MODE;
+    UPDATE stat_fold_lock SET folded_at = now();
+    TRUNCATE stat_dirty, stat_current, stat_single;
+    INSERT INTO stat_dirty SELECT id FROM incidents WHERE deleted_at IS NULL;
+    RETURN stat_fold_step(NULL);
+END $$;
+
+-- Every write to an incident (its fields, its attribution, its deletion)
+-- marks it dirty in the same transaction.
+CREATE FUNCTION stat_mark_dirty() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO stat_dirty SELECT id FROM changed;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER incidents_stat_insert AFTER INSERT ON incidents
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION stat_mark_dirty();
+CREATE TRIGGER incidents_stat_update AFTER UPDATE ON incidents
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION stat_mark_dirty();
+
+-- The incidents already recorded.
+SELECT stat_rebuild();

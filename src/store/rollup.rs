@@ -1,0 +1,506 @@
+//! Counts of incidents from the rollups (migration `rollups`).
+//!
+//! Two sources, both exact and both read in the caller's snapshot together
+//! with `stat_pending`, the changes the background fold has not moved in
+//! yet:
+//! - `stat_single`: per local day and month of each zone in `stat_zones`,
+//!   one dimension at a time. It answers a count grouped by at most one
+//!   dimension, or filtered on one, without looking at single incidents.
+//! - `stat_current`: one narrow row per incident with its attribution
+//!   already resolved (parties and sides as arrays), indexed by both dates.
+//!   It answers every other count over the incident dimensions, in any
+//!   zone, reading only the incidents of the requested range.
+//!
+//! Free text, bounding boxes, `updated_since` and deleted incidents are not
+//! kept there; those counts read the base tables (`stats::counts`).
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{Array, Date, Integer, Text, Timestamptz, Untyped};
+use diesel_async::RunQueryDsl;
+
+use super::stats::{Count, Dimension, Measure, MAX_GROUP_BY};
+use super::Conn;
+use crate::domain::period::{local_midnight, Interval};
+
+/// A dimension as the rollups keep it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dim {
+    /// Its name in `stat_single.dim`.
+    pub name: &'static str,
+    /// Its column in `stat_current`.
+    column: &'static str,
+    /// An incident may have several values (parties, sides).
+    multi: bool,
+}
+
+impl Dim {
+    pub fn of(d: Dimension) -> Option<Dim> {
+        let (name, column, multi) = match d {
+            Dimension::Type => ("type", "type", false),
+            Dimension::Verification => ("verification", "verification", false),
+            Dimension::BorderSector => ("border_sector", "border_sector", false),
+            Dimension::Country => ("country", "country", false),
+            Dimension::Denied => ("denied", "denied", false),
+            Dimension::Role("accuser") => ("accuser", "accusers", true),
+            Dimension::Role("accused") => ("accused", "accused", true),
+            Dimension::Role("claimant") => ("claimant", "claimants", true),
+            Dimension::RoleSide("accuser") => ("accuser_side", "accuser_sides", true),
+            Dimension::RoleSide("accused") => ("accused_side", "accused_sides", true),
+            _ => return None,
+        };
+        Some(Dim { name, column, multi })
+    }
+
+    /// The values of row `r` as a set of rows of one column `val`; none is
+    /// one null.
+    fn values(self, r: &str) -> String {
+        match (self.multi, self.name) {
+            (true, _) => format!("SELECT unnest(coalesce(nullif({r}.{}, '{{}}'), '{{NULL}}')) AS val", self.column),
+            (false, "denied") => format!("SELECT {r}.denied::text AS val"),
+            (false, _) => format!("SELECT {r}.{} AS val", self.column),
+        }
+    }
+
+    /// The condition "row `r` has one of the values bound next".
+    fn matches(self, r: &str) -> String {
+        match (self.multi, self.name) {
+            (true, _) => format!("{r}.{} && ", self.column),
+            (false, "denied") => format!("{r}.denied::text = ANY("),
+            (false, _) => format!("{r}.{} = ANY(", self.column),
+        }
+    }
+}
+
+/// Which date buckets an incident.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Basis {
+    Occurred,
+    Reported,
+}
+
+impl Basis {
+    fn code(self) -> &'static str {
+        match self {
+            Basis::Occurred => "o",
+            Basis::Reported => "r",
+        }
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            Basis::Occurred => "occurred_at",
+            Basis::Reported => "created_at",
+        }
+    }
+}
+
+/// A count of incidents the rollups can answer.
+#[derive(Debug, Clone)]
+pub struct RollupSpec {
+    pub tz: Tz,
+    pub basis: Basis,
+    pub interval: Interval,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub measure: Measure,
+    pub group_by: Vec<Dim>,
+    /// Each filter keeps incidents with one of the values (`"true"` or
+    /// `"false"` for denied); several filters must all hold.
+    pub filters: Vec<(Dim, Vec<String>)>,
+}
+
+/// What `stat_single` is read for: the rows of one dimension (`""` for the
+/// total), optionally only some values.
+#[derive(Debug, Clone, PartialEq)]
+struct Single {
+    dim: Option<Dim>,
+    values: Option<Vec<String>>,
+    /// Group by the value.
+    grouped: bool,
+}
+
+impl RollupSpec {
+    /// The `stat_single` reads for the buckets and for the total, when one
+    /// dimension at a time is enough.
+    fn singles(&self) -> Option<(Single, Single)> {
+        let total = Single { dim: None, values: None, grouped: false };
+        match (self.group_by.as_slice(), self.filters.as_slice()) {
+            ([], []) => Some((total.clone(), total)),
+            ([g], []) => Some((Single { dim: Some(*g), values: None, grouped: true }, total)),
+            ([], [(f, values)]) if !f.multi || values.len() == 1 => {
+                let only = Single { dim: Some(*f), values: Some(values.clone()), grouped: false };
+                Some((only.clone(), only))
+            }
+            ([g], [(f, values)]) if g == f && !g.multi => {
+                let buckets = Single { dim: Some(*g), values: Some(values.clone()), grouped: true };
+                Some((buckets.clone(), Single { grouped: false, ..buckets }))
+            }
+            _ => None,
+        }
+    }
+
+    fn measure(&self) -> &'static str {
+        match self.measure {
+            Measure::Incidents | Measure::Claims => "n",
+            Measure::Violations => "violations",
+            Measure::Killed => "killed",
+            Measure::Wounded => "wounded",
+        }
+    }
+}
+
+/// The counts per period and group, and the total, as `stats::counts`
+/// gives them. `rolled_up` says whether `stat_zones` holds the zone.
+pub async fn counts(conn: &mut Conn, spec: &RollupSpec, rolled_up: bool) -> QueryResult<(Vec<Count>, i64)> {
+    let Some((buckets, total)) = spec.singles().filter(|_| rolled_up) else {
+        return narrow(conn, spec, spec.from, spec.to).await;
+    };
+    // Whole local days come from the rollups, the parts of days at either
+    // end (a `from` or `to` that is not a local midnight) from the rows.
+    let tz = spec.tz;
+    let first = spec.from.with_timezone(&tz).date_naive();
+    let first = if local_midnight(tz, first) == spec.from { first } else { first + Duration::days(1) };
+    let last = spec.to.with_timezone(&tz).date_naive();
+    if first >= last {
+        return narrow(conn, spec, spec.from, spec.to).await;
+    }
+    let (start, end) = (local_midnight(tz, first).with_timezone(&Utc), local_midnight(tz, last).with_timezone(&Utc));
+    let months = matches!(spec.interval, Interval::Month | Interval::Quarter | Interval::Year)
+        .then(|| {
+            let m_from = Interval::Month.floor(first);
+            let m_from = if m_from == first { first } else { Interval::Month.next(m_from) };
+            (m_from, Interval::Month.floor(last))
+        })
+        .filter(|(a, b)| a < b);
+    let days = Days { zone: tz.name(), basis: spec.basis, first, last, months };
+    let mut counts: Vec<Count> =
+        SingleQuery { spec, days: &days, single: &buckets, total: false }.load::<Count>(conn).await?;
+    let mut sum = sum_of(SingleQuery { spec, days: &days, single: &total, total: true }.load::<Count>(conn).await?);
+    for (a, b) in [(spec.from, start), (end, spec.to)] {
+        if a < b {
+            let (more, more_total) = narrow(conn, spec, a, b).await?;
+            counts.extend(more);
+            sum += more_total;
+        }
+    }
+    Ok((counts, sum))
+}
+
+fn sum_of(rows: Vec<Count>) -> i64 {
+    rows.into_iter().map(|c| c.value).sum()
+}
+
+/// Counts over `[from, to)` from `stat_current` and the pending changes.
+async fn narrow(
+    conn: &mut Conn,
+    spec: &RollupSpec,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> QueryResult<(Vec<Count>, i64)> {
+    let counts: Vec<Count> = NarrowQuery { spec, from, to, total: false }.load::<Count>(conn).await?;
+    let total = sum_of(NarrowQuery { spec, from, to, total: true }.load::<Count>(conn).await?);
+    Ok((counts, total))
+}
+
+/// The local days `[first, last)` read from `stat_single`, the months
+/// `[m_from, m_to)` among them from its month rows.
+struct Days<'a> {
+    zone: &'a str,
+    basis: Basis,
+    first: NaiveDate,
+    last: NaiveDate,
+    months: Option<(NaiveDate, NaiveDate)>,
+}
+
+struct SingleQuery<'a> {
+    spec: &'a RollupSpec,
+    days: &'a Days<'a>,
+    single: &'a Single,
+    /// One row: the measure over everything read.
+    total: bool,
+}
+
+struct NarrowQuery<'a> {
+    spec: &'a RollupSpec,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    total: bool,
+}
+
+macro_rules! untyped_query {
+    ($t:ident) => {
+        impl QueryId for $t<'_> {
+            type QueryId = ();
+            const HAS_STATIC_QUERY_ID: bool = false;
+        }
+        impl Query for $t<'_> {
+            type SqlType = Untyped;
+        }
+    };
+}
+
+/// `NULL::text AS gI` for the group columns from `from` on.
+fn unused_groups(from: usize) -> String {
+    (from..MAX_GROUP_BY).map(|i| format!(", NULL::text AS g{i}")).collect()
+}
+
+impl QueryFragment<Pg> for SingleQuery<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        let d = self.days;
+        let s = self.single;
+        let measure = self.spec.measure();
+        out.push_sql("WITH src AS (SELECT day, val, n, violations, killed, wounded FROM stat_single WHERE zone = ");
+        out.push_bind_param::<Text, _>(&d.zone)?;
+        out.push_sql(" AND basis = ");
+        out.push_bind_param::<Text, _>(d.basis.code())?;
+        out.push_sql("::\"char\" AND dim = ");
+        out.push_bind_param::<Text, _>(s.dim.map_or("", |d| d.name))?;
+        match &d.months {
+            Some((m_from, m_to)) => {
+                out.push_sql(" AND ((grain = 'm' AND day >= ");
+                out.push_bind_param::<Date, _>(m_from)?;
+                out.push_sql(" AND day < ");
+                out.push_bind_param::<Date, _>(m_to)?;
+                out.push_sql(") OR (grain = 'd' AND ((day >= ");
+                out.push_bind_param::<Date, _>(&d.first)?;
+                out.push_sql(" AND day < ");
+                out.push_bind_param::<Date, _>(m_from)?;
+                out.push_sql(") OR (day >= ");
+                out.push_bind_param::<Date, _>(m_to)?;
+                out.push_sql(" AND day < ");
+                out.push_bind_param::<Date, _>(&d.last)?;
+                out.push_sql("))))");
+            }
+            None => {
+                out.push_sql(" AND grain = 'd' AND day >= ");
+                out.push_bind_param::<Date, _>(&d.first)?;
+                out.push_sql(" AND day < ");
+                out.push_bind_param::<Date, _>(&d.last)?;
+            }
+        }
+        if let Some(values) = &s.values {
+            out.push_sql(" AND val = ANY(");
+            out.push_bind_param::<Array<Text>, _>(values)?;
+            out.push_sql(")");
+        }
+        // The changes not folded yet, bucketed the same way.
+        let dim_values = match s.dim {
+            Some(dim) => dim.values("p"),
+            None => "SELECT NULL::text AS val".into(),
+        };
+        out.push_sql(&format!(
+            " UNION ALL SELECT p.day, v.val, p.sign::int8, p.sign * p.violations, p.sign * p.killed, p.sign * p.wounded \
+             FROM (SELECT s.*, (s.{} AT TIME ZONE ",
+            d.basis.column()
+        ));
+        out.push_bind_param::<Text, _>(&d.zone)?;
+        out.push_sql(&format!(
+            ")::date AS day FROM stat_pending s) p CROSS JOIN LATERAL ({dim_values}) v WHERE p.day >= "
+        ));
+        out.push_bind_param::<Date, _>(&d.first)?;
+        out.push_sql(" AND p.day < ");
+        out.push_bind_param::<Date, _>(&d.last)?;
+        if let Some(values) = &s.values {
+            out.push_sql(" AND v.val = ANY(");
+            out.push_bind_param::<Array<Text>, _>(values)?;
+            out.push_sql(")");
+        }
+        out.push_sql(") ");
+        if self.total {
+            out.push_sql(&format!("SELECT NULL::date AS period, coalesce(sum({measure}), 0)::int8 AS value"));
+            out.push_sql(&unused_groups(0));
+            out.push_sql(" FROM src");
+            return Ok(());
+        }
+        let interval = self.spec.interval.as_str();
+        out.push_sql(&format!("SELECT date_trunc('{interval}', day)::date AS period, sum({measure})::int8 AS value"));
+        if s.grouped {
+            out.push_sql(", val AS g0");
+            out.push_sql(&unused_groups(1));
+            out.push_sql(" FROM src GROUP BY 1, 3 HAVING sum(n) <> 0");
+        } else {
+            out.push_sql(&unused_groups(0));
+            out.push_sql(" FROM src GROUP BY 1 HAVING sum(n) <> 0");
+        }
+        Ok(())
+    }
+}
+
+const COLUMNS: &str = "type, verification, border_sector, country, denied, accusers, accused, accuser_sides, \
+                       accused_sides, claimants";
+
+impl NarrowQuery<'_> {
+    fn rows<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>, table: &str, signed: bool) -> QueryResult<()> {
+        let at = self.spec.basis.column();
+        let (n, factor) = if signed { ("r.sign::int8", "r.sign * ") } else { ("1::int8", "") };
+        let columns = COLUMNS.split(", ").map(|c| format!("r.{c}")).collect::<Vec<_>>().join(", ");
+        out.push_sql(&format!(
+            "SELECT r.{at} AS at, {columns}, {n} AS n, {factor}r.violations AS violations, {factor}r.killed AS killed, \
+             {factor}r.wounded AS wounded FROM {table} r WHERE r.{at} >= "
+        ));
+        out.push_bind_param::<Timestamptz, _>(&self.from)?;
+        out.push_sql(&format!(" AND r.{at} < "));
+        out.push_bind_param::<Timestamptz, _>(&self.to)?;
+        for (dim, values) in &self.spec.filters {
+            out.push_sql(&format!(" AND {}", dim.matches("r")));
+            out.push_bind_param::<Array<Text>, _>(values)?;
+            if !dim.multi {
+                out.push_sql(")");
+            }
+        }
+        Ok(())
+    }
+}
+
+impl QueryFragment<Pg> for NarrowQuery<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        let measure = self.spec.measure();
+        out.push_sql("WITH src AS (");
+        self.rows(&mut out, "stat_current", false)?;
+        out.push_sql(" UNION ALL ");
+        self.rows(&mut out, "stat_pending", true)?;
+        out.push_sql(") ");
+        if self.total {
+            out.push_sql(&format!("SELECT NULL::date AS period, coalesce(sum(src.{measure}), 0)::int8 AS value"));
+            out.push_sql(&unused_groups(0));
+            out.push_sql(" FROM src");
+            return Ok(());
+        }
+        let groups = &self.spec.group_by;
+        out.push_sql(&format!("SELECT date_trunc('{}', src.at AT TIME ZONE ", self.spec.interval.as_str()));
+        out.push_bind_param::<Text, _>(self.spec.tz.name())?;
+        out.push_sql(&format!(")::date AS period, sum(src.{measure})::int8 AS value"));
+        for i in 0..groups.len() {
+            out.push_sql(&format!(", g{i}.val AS g{i}"));
+        }
+        out.push_sql(&unused_groups(groups.len()));
+        out.push_sql(" FROM src");
+        for (i, dim) in groups.iter().enumerate() {
+            out.push_sql(&format!(" CROSS JOIN LATERAL ({}) g{i}", dim.values("src")));
+        }
+        out.push_sql(" GROUP BY 1");
+        for i in 0..groups.len() {
+            out.push_sql(&format!(", {}", i + 3));
+        }
+        out.push_sql(" HAVING sum(src.n) <> 0");
+        Ok(())
+    }
+}
+
+untyped_query!(SingleQuery);
+untyped_query!(NarrowQuery);
+
+/// Folds up to `limit` pending changes into the rollups, in a transaction
+/// of its own; the number folded. Another fold running at the same time
+/// makes this one fail with a serialization error, which changes nothing.
+pub async fn fold(conn: &mut Conn, limit: i32) -> QueryResult<i32> {
+    #[derive(QueryableByName)]
+    struct Folded {
+        #[diesel(sql_type = Integer)]
+        folded: i32,
+    }
+    conn.build_transaction()
+        .repeatable_read()
+        .run(async |conn| {
+            let row: Folded =
+                diesel::sql_query("SELECT stat_fold($1) AS folded").bind::<Integer, _>(limit).get_result(conn).await?;
+            Ok(row.folded)
+        })
+        .await
+}
+
+/// How many changes wait to be folded.
+pub async fn pending(conn: &mut Conn) -> QueryResult<i64> {
+    #[derive(QueryableByName)]
+    struct Pending {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        pending: i64,
+    }
+    let row: Pending = diesel::sql_query("SELECT count(*) AS pending FROM stat_dirty").get_result(conn).await?;
+    Ok(row.pending)
+}
+
+/// Replaces the zones whose local days are rolled up and rebuilds the
+/// rollups from the incidents, in one transaction (writers wait for it);
+/// the number of incidents rolled up.
+pub async fn set_zones(conn: &mut Conn, zones: &[String]) -> QueryResult<i32> {
+    #[derive(QueryableByName)]
+    struct Rebuilt {
+        #[diesel(sql_type = Integer)]
+        rebuilt: i32,
+    }
+    conn.build_transaction()
+        .run(async |conn| {
+            // A rebuild reads every incident: no statement time limit.
+            diesel::sql_query("SET LOCAL statement_timeout = 0").execute(conn).await?;
+            diesel::sql_query("DELETE FROM stat_zones").execute(conn).await?;
+            diesel::sql_query("INSERT INTO stat_zones SELECT DISTINCT unnest($1::text[])")
+                .bind::<Array<Text>, _>(zones)
+                .execute(conn)
+                .await?;
+            let row: Rebuilt = diesel::sql_query("SELECT stat_rebuild() AS rebuilt").get_result(conn).await?;
+            Ok(row.rebuilt)
+        })
+        .await
+}
+
+/// The zones whose local days are rolled up.
+pub async fn zones(conn: &mut Conn) -> QueryResult<Vec<String>> {
+    #[derive(QueryableByName)]
+    struct Zone {
+        #[diesel(sql_type = Text)]
+        zone: String,
+    }
+    let rows: Vec<Zone> = diesel::sql_query("SELECT zone FROM stat_zones ORDER BY zone").load(conn).await?;
+    Ok(rows.into_iter().map(|z| z.zone).collect())
+}
+
+/// How many changes one fold moves at most: a bulk import is folded in
+/// steps, each a short transaction.
+const FOLD_BATCH: i32 = 50_000;
+
+/// Folds pending changes into the rollups for as long as the process runs:
+/// at once while there are any, then every `idle`. Every instance runs one;
+/// they take turns. Counts are exact whether or not this keeps up; it only
+/// keeps them fast.
+pub async fn keep_folding(pool: crate::db::DbPool, folded_total: prometheus::IntCounter, idle: std::time::Duration) {
+    let mut last_report = std::time::Instant::now();
+    let mut since_report = 0u64;
+    loop {
+        let step = async {
+            let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+            fold(&mut conn, FOLD_BATCH).await.map_err(|e| e.to_string())
+        };
+        match step.await {
+            Ok(0) => {
+                if since_report > 0 {
+                    tracing::info!(folded = since_report, "the rollups are up to date");
+                    since_report = 0;
+                }
+                tokio::time::sleep(idle).await;
+            }
+            Ok(n) => {
+                folded_total.inc_by(n as u64);
+                since_report += n as u64;
+                if last_report.elapsed() >= std::time::Duration::from_secs(10) {
+                    let left = match pool.get().await {
+                        Ok(mut conn) => pending(&mut conn).await.unwrap_or(-1),
+                        Err(_) => -1,
+                    };
+                    tracing::info!(folded = since_report, left, "folding changes into the rollups");
+                    last_report = std::time::Instant::now();
+                }
+            }
+            Err(e) => {
+                // Another instance folding (a serialization failure), or the
+                // database away: try again later.
+                tracing::debug!(error = %e, "fold skipped");
+                tokio::time::sleep(idle * 5).await;
+            }
+        }
+    }
+}
