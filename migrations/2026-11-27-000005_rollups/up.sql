@@ -39,17 +39,17 @@ CREATE TABLE stat_current (
 CREATE INDEX stat_current_occurred ON stat_current (occurred_at);
 CREATE INDEX stat_current_created ON stat_current (created_at);
 
--- What each standing incident adds to the counts now.
+-- What each standing incident adds to the counts now. (No WITH here: the
+-- planner must be able to join this view by incident id.)
 CREATE VIEW stat_contribution AS
-WITH sides AS (SELECT slug, party_side(slug) AS side FROM parties)
 SELECT i.id AS incident_id, i.occurred_at, i.created_at, i.type, i.verification, i.border_sector, i.country, i.denied,
        ARRAY(SELECT ip.party FROM incident_parties ip
               WHERE ip.incident_id = i.id AND ip.role = 'accuser' ORDER BY 1) AS accusers,
        ARRAY(SELECT ip.party FROM incident_parties ip
               WHERE ip.incident_id = i.id AND ip.role = 'accused' ORDER BY 1) AS accused,
-       ARRAY(SELECT DISTINCT s.side FROM incident_parties ip JOIN sides s ON s.slug = ip.party
+       ARRAY(SELECT DISTINCT party_side(ip.party) FROM incident_parties ip
               WHERE ip.incident_id = i.id AND ip.role = 'accuser' ORDER BY 1) AS accuser_sides,
-       ARRAY(SELECT DISTINCT s.side FROM incident_parties ip JOIN sides s ON s.slug = ip.party
+       ARRAY(SELECT DISTINCT party_side(ip.party) FROM incident_parties ip
               WHERE ip.incident_id = i.id AND ip.role = 'accused' ORDER BY 1) AS accused_sides,
        ARRAY(SELECT ip.party FROM incident_parties ip
               WHERE ip.incident_id = i.id AND ip.role = 'claimant' ORDER BY 1) AS claimants,
@@ -67,22 +67,26 @@ UNION ALL
 SELECT -1 AS sign, s.* FROM stat_current s JOIN d USING (incident_id);
 
 -- Counts per local day (grain 'd') and local month (grain 'm', `day` is
--- the first of the month) in each zone, one dimension at a time: dim '' is
--- the total; val null is "none" (an incident nobody accused counts under
--- accuser null); an incident with two accusers counts under each. basis
--- 'o' buckets by occurred_at, 'r' by created_at (reported).
+-- the first of the month) in each zone, one dimension at a time (dim2 '')
+-- and, bucketed by occurred_at, two at a time for the dimensions with few
+-- values (type, verification, country, denied, accuser_side, accused_side;
+-- dim < dim2). dim '' is the total. A null value is "none" (an incident
+-- nobody accused counts under accuser null); an incident with two accusers
+-- counts under each. basis 'o' buckets by occurred_at, 'r' by created_at.
 CREATE TABLE stat_single (
     zone        text NOT NULL,
     basis       "char" NOT NULL,
     dim         text NOT NULL,
+    dim2        text NOT NULL,
     grain       "char" NOT NULL,
     day         date NOT NULL,
     val         text,
+    val2        text,
     n           bigint NOT NULL,
     violations  bigint NOT NULL,
     killed      bigint NOT NULL,
     wounded     bigint NOT NULL,
-    UNIQUE NULLS NOT DISTINCT (zone, basis, dim, grain, day, val)
+    UNIQUE NULLS NOT DISTINCT (zone, basis, dim, dim2, grain, day, val, val2)
 );
 
 -- One folder at a time: each fold first updates this row.
@@ -92,7 +96,7 @@ INSERT INTO stat_fold_lock VALUES (true, NULL);
 -- Moves up to `lim` dirty rows (all when null) into the rollups; returns
 -- how many it moved. Only through stat_fold or stat_rebuild.
 CREATE FUNCTION stat_fold_step(lim integer) RETURNS integer
-LANGUAGE plpgsql SET work_mem = '256MB' AS $$
+LANGUAGE plpgsql SET work_mem = '256MB' SET enable_sort = off AS $$
 DECLARE
     folded integer;
 BEGIN
@@ -118,14 +122,11 @@ BEGIN
     INSERT INTO stat_fold_delta
     SELECT 1, s.* FROM stat_current s JOIN stat_fold_ids USING (incident_id);
 
+    ANALYZE stat_fold_delta;
     INSERT INTO stat_single AS t
-    WITH days AS (
-        SELECT z.zone, b.basis, v.dim, b.day, v.val, sum(j.sign) AS n, sum(j.sign * j.violations) AS violations,
-               sum(j.sign * j.killed) AS killed, sum(j.sign * j.wounded) AS wounded
+    WITH dv AS (
+        SELECT j.incident_id, j.sign, j.violations, j.killed, j.wounded, v.dim, v.val
         FROM stat_fold_delta j
-        CROSS JOIN stat_zones z
-        CROSS JOIN LATERAL (VALUES ('o'::"char", (j.occurred_at AT TIME ZONE z.zone)::date),
-                                  ('r'::"char", (j.created_at AT TIME ZONE z.zone)::date)) b(basis, day)
         CROSS JOIN LATERAL (
             SELECT '' AS dim, NULL::text AS val
             UNION ALL SELECT 'type', j.type
@@ -139,14 +140,36 @@ BEGIN
             UNION ALL SELECT 'accused_side', unnest(coalesce(nullif(j.accused_sides, '{}'), '{NULL}'))
             UNION ALL SELECT 'claimant', unnest(coalesce(nullif(j.claimants, '{}'), '{NULL}'))
         ) v
-        GROUP BY 1, 2, 3, 4, 5
+    ), keys AS (
+        SELECT incident_id, sign, violations, killed, wounded, dim, val, '' AS dim2, NULL::text AS val2
+        FROM dv
+        UNION ALL
+        SELECT a.incident_id, a.sign, a.violations, a.killed, a.wounded, a.dim, a.val, b.dim, b.val
+        FROM dv a JOIN dv b ON a.incident_id = b.incident_id AND a.sign = b.sign AND a.dim < b.dim
+        WHERE a.dim IN ('type', 'verification', 'country', 'denied', 'accuser_side', 'accused_side')
+          AND b.dim IN ('type', 'verification', 'country', 'denied', 'accuser_side', 'accused_side')
+    ), local_days AS (
+        -- Each change's local day in each zone, worked out once.
+        SELECT j.incident_id, j.sign, z.zone, b.basis, b.day
+        FROM stat_fold_delta j
+        CROSS JOIN stat_zones z
+        CROSS JOIN LATERAL (VALUES ('o'::"char", (j.occurred_at AT TIME ZONE z.zone)::date),
+                                  ('r'::"char", (j.created_at AT TIME ZONE z.zone)::date)) b(basis, day)
+    ), days AS (
+        SELECT d.zone, d.basis, k.dim, k.dim2, d.day, k.val, k.val2, sum(k.sign) AS n,
+               sum(k.sign * k.violations) AS violations, sum(k.sign * k.killed) AS killed,
+               sum(k.sign * k.wounded) AS wounded
+        FROM keys k
+        JOIN local_days d ON d.incident_id = k.incident_id AND d.sign = k.sign
+        WHERE k.dim2 = '' OR d.basis = 'o'
+        GROUP BY 1, 2, 3, 4, 5, 6, 7
     )
-    SELECT zone, basis, dim, 'd', day, val, n, violations, killed, wounded FROM days
+    SELECT zone, basis, dim, dim2, 'd', day, val, val2, n, violations, killed, wounded FROM days
     UNION ALL
-    SELECT zone, basis, dim, 'm', date_trunc('month', day)::date, val,
+    SELECT zone, basis, dim, dim2, 'm', date_trunc('month', day)::date, val, val2,
            sum(n), sum(violations), sum(killed), sum(wounded)
-    FROM days GROUP BY zone, basis, dim, date_trunc('month', day)::date, val
-    ON CONFLICT (zone, basis, dim, grain, day, val)
+    FROM days GROUP BY zone, basis, dim, dim2, date_trunc('month', day)::date, val, val2
+    ON CONFLICT (zone, basis, dim, dim2, grain, day, val, val2)
     DO UPDATE SET n = t.n + excluded.n, violations = t.violations + excluded.violations,
                   killed = t.killed + excluded.killed, wounded = t.wounded + excluded.wounded;
 

@@ -393,10 +393,12 @@ fn to_csv(stats: &Stats) -> ApiResult<Vec<u8>> {
 /// waiting to start share its computation (dashboards polling the same
 /// panel), which keeps that guarantee.
 ///
-/// Speed: a count grouped by at most one dimension, or filtered on one, in
-/// a zone the server keeps daily rollups for (`UTC`, `Asia/Baku` and
-/// `Asia/Yerevan` unless the operator chose others), reads those rollups:
-/// its cost follows the number of days, not of incidents. Every other count
+/// Speed: in a zone the server keeps daily rollups for (`UTC`, `Asia/Baku`
+/// and `Asia/Yerevan` unless the operator chose others), a count that groups
+/// or filters by one dimension, or by two of `type`, `verification`,
+/// `country`, `denied`, `accuser_side` and `accused_side` (by occurred
+/// date), reads those rollups: its cost follows the number of days, not of
+/// incidents. Every other count
 /// over the dimensions above, in any zone, reads one narrow row per
 /// incident of the range. Counts that use `q`, `bbox`, `updated_since` or
 /// `include_deleted` read the full incidents and are the slowest.

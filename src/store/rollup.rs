@@ -4,8 +4,10 @@
 //! with `stat_pending`, the changes the background fold has not moved in
 //! yet:
 //! - `stat_single`: per local day and month of each zone in `stat_zones`,
-//!   one dimension at a time. It answers a count grouped by at most one
-//!   dimension, or filtered on one, without looking at single incidents.
+//!   one dimension at a time, and two at a time for the dimensions with few
+//!   values (`PAIRED`, by occurred_at). It answers a count that involves at
+//!   most one dimension, or two of those, as grouping or filter, without
+//!   looking at single incidents.
 //! - `stat_current`: one narrow row per incident with its attribution
 //!   already resolved (parties and sides as arrays), indexed by both dates.
 //!   It answers every other count over the incident dimensions, in any
@@ -113,34 +115,57 @@ pub struct RollupSpec {
     pub filters: Vec<(Dim, Vec<String>)>,
 }
 
-/// What `stat_single` is read for: the rows of one dimension (`""` for the
-/// total), optionally only some values.
+/// The dimensions `stat_single` also keeps two at a time (by occurred_at).
+const PAIRED: [&str; 6] = ["type", "verification", "country", "denied", "accuser_side", "accused_side"];
+
+/// What `stat_single` is read for: the rows of up to two dimensions (none:
+/// the total), in the order of their names, each optionally narrowed to
+/// some values.
 #[derive(Debug, Clone, PartialEq)]
-struct Single {
-    dim: Option<Dim>,
-    values: Option<Vec<String>>,
-    /// Group by the value.
-    grouped: bool,
+struct Slice {
+    dims: Vec<(Dim, Option<Vec<String>>)>,
+    /// The group columns, in the order asked for: indices into `dims`.
+    groups: Vec<usize>,
+}
+
+impl Slice {
+    fn new(mut dims: Vec<(Dim, Option<Vec<String>>)>, group_by: &[Dim]) -> Self {
+        dims.sort_by_key(|(d, _)| d.name);
+        let groups = group_by.iter().filter_map(|g| dims.iter().position(|(d, _)| d == g)).collect();
+        Slice { dims, groups }
+    }
+
+    fn name(&self, i: usize) -> &'static str {
+        self.dims.get(i).map_or("", |(d, _)| d.name)
+    }
 }
 
 impl RollupSpec {
-    /// The `stat_single` reads for the buckets and for the total, when one
-    /// dimension at a time is enough.
-    fn singles(&self) -> Option<(Single, Single)> {
-        let total = Single { dim: None, values: None, grouped: false };
-        match (self.group_by.as_slice(), self.filters.as_slice()) {
-            ([], []) => Some((total.clone(), total)),
-            ([g], []) => Some((Single { dim: Some(*g), values: None, grouped: true }, total)),
-            ([], [(f, values)]) if !f.multi || values.len() == 1 => {
-                let only = Single { dim: Some(*f), values: Some(values.clone()), grouped: false };
-                Some((only.clone(), only))
+    /// The `stat_single` reads for the buckets and for the total, when at
+    /// most two dimensions are involved and the rollups keep them.
+    fn slices(&self) -> Option<(Slice, Slice)> {
+        let mut dims: Vec<(Dim, Option<Vec<String>>)> = Vec::new();
+        for (f, values) in &self.filters {
+            // Values of one incident must not be summed twice: several
+            // values of a multi-valued dimension, or grouping by the
+            // dimension a filter narrows, need the incidents themselves.
+            if f.multi && (values.len() != 1 || self.group_by.contains(f)) {
+                return None;
             }
-            ([g], [(f, values)]) if g == f && !g.multi => {
-                let buckets = Single { dim: Some(*g), values: Some(values.clone()), grouped: true };
-                Some((buckets.clone(), Single { grouped: false, ..buckets }))
-            }
-            _ => None,
+            dims.push((*f, Some(values.clone())));
         }
+        let filtered = Slice::new(dims.clone(), &[]);
+        for g in &self.group_by {
+            if !dims.iter().any(|(d, _)| d == g) {
+                dims.push((*g, None));
+            }
+        }
+        match dims.len() {
+            0 | 1 => {}
+            2 if self.basis == Basis::Occurred && dims.iter().all(|(d, _)| PAIRED.contains(&d.name)) => {}
+            _ => return None,
+        }
+        Some((Slice::new(dims, &self.group_by), filtered))
     }
 
     fn measure(&self) -> &'static str {
@@ -156,7 +181,7 @@ impl RollupSpec {
 /// The counts per period and group, and the total, as `stats::counts`
 /// gives them. `rolled_up` says whether `stat_zones` holds the zone.
 pub async fn counts(conn: &mut Conn, spec: &RollupSpec, rolled_up: bool) -> QueryResult<(Vec<Count>, i64)> {
-    let Some((buckets, total)) = spec.singles().filter(|_| rolled_up) else {
+    let Some((buckets, total)) = spec.slices().filter(|_| rolled_up) else {
         return narrow(conn, spec, spec.from, spec.to).await;
     };
     // Whole local days come from the rollups, the parts of days at either
@@ -219,7 +244,7 @@ struct Days<'a> {
 struct SingleQuery<'a> {
     spec: &'a RollupSpec,
     days: &'a Days<'a>,
-    single: &'a Single,
+    single: &'a Slice,
     /// One row: the measure over everything read.
     total: bool,
 }
@@ -253,12 +278,16 @@ impl QueryFragment<Pg> for SingleQuery<'_> {
         let d = self.days;
         let s = self.single;
         let measure = self.spec.measure();
-        out.push_sql("WITH src AS (SELECT day, val, n, violations, killed, wounded FROM stat_single WHERE zone = ");
+        out.push_sql(
+            "WITH src AS (SELECT day, val, val2, n, violations, killed, wounded FROM stat_single WHERE zone = ",
+        );
         out.push_bind_param::<Text, _>(&d.zone)?;
         out.push_sql(" AND basis = ");
         out.push_bind_param::<Text, _>(d.basis.code())?;
         out.push_sql("::\"char\" AND dim = ");
-        out.push_bind_param::<Text, _>(s.dim.map_or("", |d| d.name))?;
+        out.push_bind_param::<Text, _>(s.name(0))?;
+        out.push_sql(" AND dim2 = ");
+        out.push_bind_param::<Text, _>(s.name(1))?;
         match &d.months {
             Some((m_from, m_to)) => {
                 out.push_sql(" AND ((grain = 'm' AND day >= ");
@@ -282,32 +311,37 @@ impl QueryFragment<Pg> for SingleQuery<'_> {
                 out.push_bind_param::<Date, _>(&d.last)?;
             }
         }
-        if let Some(values) = &s.values {
-            out.push_sql(" AND val = ANY(");
-            out.push_bind_param::<Array<Text>, _>(values)?;
-            out.push_sql(")");
+        let columns = ["val", "val2"];
+        for (i, (_, values)) in s.dims.iter().enumerate() {
+            if let Some(values) = values {
+                out.push_sql(&format!(" AND {} = ANY(", columns[i]));
+                out.push_bind_param::<Array<Text>, _>(values)?;
+                out.push_sql(")");
+            }
         }
         // The changes not folded yet, bucketed the same way.
-        let dim_values = match s.dim {
-            Some(dim) => dim.values("p"),
-            None => "SELECT NULL::text AS val".into(),
-        };
         out.push_sql(&format!(
-            " UNION ALL SELECT p.day, v.val, p.sign::int8, p.sign * p.violations, p.sign * p.killed, p.sign * p.wounded \
-             FROM (SELECT s.*, (s.{} AT TIME ZONE ",
+            " UNION ALL SELECT p.day, {}, {}, p.sign::int8, p.sign * p.violations, p.sign * p.killed, \
+             p.sign * p.wounded FROM (SELECT s.*, (s.{} AT TIME ZONE ",
+            if s.dims.is_empty() { "NULL::text" } else { "v0.val" },
+            if s.dims.len() < 2 { "NULL::text" } else { "v1.val" },
             d.basis.column()
         ));
         out.push_bind_param::<Text, _>(&d.zone)?;
-        out.push_sql(&format!(
-            ")::date AS day FROM stat_pending s) p CROSS JOIN LATERAL ({dim_values}) v WHERE p.day >= "
-        ));
+        out.push_sql(")::date AS day FROM stat_pending s) p");
+        for (i, (dim, _)) in s.dims.iter().enumerate() {
+            out.push_sql(&format!(" CROSS JOIN LATERAL ({}) v{i}", dim.values("p")));
+        }
+        out.push_sql(" WHERE p.day >= ");
         out.push_bind_param::<Date, _>(&d.first)?;
         out.push_sql(" AND p.day < ");
         out.push_bind_param::<Date, _>(&d.last)?;
-        if let Some(values) = &s.values {
-            out.push_sql(" AND v.val = ANY(");
-            out.push_bind_param::<Array<Text>, _>(values)?;
-            out.push_sql(")");
+        for (i, (_, values)) in s.dims.iter().enumerate() {
+            if let Some(values) = values {
+                out.push_sql(&format!(" AND v{i}.val = ANY("));
+                out.push_bind_param::<Array<Text>, _>(values)?;
+                out.push_sql(")");
+            }
         }
         out.push_sql(") ");
         if self.total {
@@ -318,14 +352,15 @@ impl QueryFragment<Pg> for SingleQuery<'_> {
         }
         let interval = self.spec.interval.as_str();
         out.push_sql(&format!("SELECT date_trunc('{interval}', day)::date AS period, sum({measure})::int8 AS value"));
-        if s.grouped {
-            out.push_sql(", val AS g0");
-            out.push_sql(&unused_groups(1));
-            out.push_sql(" FROM src GROUP BY 1, 3 HAVING sum(n) <> 0");
-        } else {
-            out.push_sql(&unused_groups(0));
-            out.push_sql(" FROM src GROUP BY 1 HAVING sum(n) <> 0");
+        for (i, slot) in s.groups.iter().enumerate() {
+            out.push_sql(&format!(", {} AS g{i}", columns[*slot]));
         }
+        out.push_sql(&unused_groups(s.groups.len()));
+        out.push_sql(" FROM src GROUP BY 1");
+        for i in 0..s.groups.len() {
+            out.push_sql(&format!(", {}", i + 3));
+        }
+        out.push_sql(" HAVING sum(n) <> 0");
         Ok(())
     }
 }

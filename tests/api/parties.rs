@@ -77,6 +77,19 @@ async fn reparenting_changes_sides_and_rederives_attribution() {
     assert_eq!(created.status, 201, "{}", created.text);
     assert_eq!(created.body["attribution"]["denied"], false, "a denial from another side answers nothing");
     let id = created.body["id"].as_str().unwrap().to_string();
+    let by_accused_side =
+        "/v1/stats/incidents?interval=month&from=2024-01-01&to=2025-01-01&tz=Asia/Baku&group_by=accused_side";
+    let accused_side = |body: &serde_json::Value| -> Vec<(String, i64)> {
+        body["buckets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|b| b["value"].as_i64().unwrap() > 0)
+            .map(|b| (b["accused_side"].as_str().unwrap_or("none").to_string(), b["value"].as_i64().unwrap()))
+            .collect()
+    };
+    app.wait_for_rollups().await;
+    assert_eq!(accused_side(&app.get(by_accused_side).await.body), vec![("irregulars".to_string(), 1)]);
 
     let moved = app.patch("/v1/parties/irregulars", &json!({"parent": "azerbaijan"}), None).await;
     assert_eq!(moved.status, 200, "{}", moved.text);
@@ -86,4 +99,8 @@ async fn reparenting_changes_sides_and_rederives_attribution() {
     assert_eq!(after.body["attribution"]["disputed"], true);
     let by_side = app.get("/v1/incidents?accused_side=azerbaijan").await;
     assert_eq!(by_side.body["data"].as_array().unwrap().len(), 1);
+    // The counts follow the new side, before and after the rollups catch up.
+    assert_eq!(accused_side(&app.get(by_accused_side).await.body), vec![("azerbaijan".to_string(), 1)]);
+    app.wait_for_rollups().await;
+    assert_eq!(accused_side(&app.get(by_accused_side).await.body), vec![("azerbaijan".to_string(), 1)]);
 }

@@ -248,8 +248,30 @@ async fn check_counts(app: &TestApp, incidents: &[Value], sides: &HashMap<String
         }
     }
     assert_eq!(checked, 25);
-    // One dimension at a time, which the day and month rollups answer.
+    // One or two dimensions, which the day and month rollups answer.
     for (zone, interval, query, dims, filter) in [
+        (
+            "Asia/Yerevan",
+            "day",
+            "type=mortar_fire&denied=true",
+            vec![],
+            vec![("type", vec![json!("mortar_fire")]), ("denied", vec![json!(true)])],
+        ),
+        (
+            "UTC",
+            "week",
+            "group_by=accuser_side&type=sniper_fire",
+            vec!["accuser_side"],
+            vec![("type", vec![json!("sniper_fire")])],
+        ),
+        ("Asia/Baku", "month", "group_by=accused_side,accuser_side", vec!["accused_side", "accuser_side"], vec![]),
+        (
+            "UTC",
+            "year",
+            "group_by=type&accuser_side=azerbaijan",
+            vec!["type"],
+            vec![("accuser_side", vec![json!("azerbaijan")])],
+        ),
         ("Asia/Baku", "week", "group_by=accuser_side", vec!["accuser_side"], vec![]),
         ("UTC", "month", "group_by=type", vec!["type"], vec![]),
         ("Asia/Baku", "quarter", "group_by=accuser", vec!["accuser"], vec![]),
