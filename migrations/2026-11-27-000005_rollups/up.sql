@@ -1,19 +1,18 @@
 -- Rollups for counts by period: per local day (and month) in each zone of
 -- stat_zones, kept in step with the incidents without a hot row.
 --
--- Every write to an incident appends its id to stat_dirty (a trigger, in
--- the write's transaction). stat_fold() moves the changes into the rollups:
--- for each dirty incident it subtracts the contribution recorded in
--- stat_current and adds its contribution now, then forgets the dirty rows,
--- all in one transaction. A count reads the rollups plus the difference of
--- the incidents still dirty (stat_pending), so it is exact at any moment.
+-- When a transaction that wrote an incident commits, a deferred trigger
+-- compares what the incident adds to the counts now with what stat_current
+-- recorded, and appends the difference to stat_dirty (the old contribution
+-- negative, the new one positive; one row per incident, no shared row).
+-- stat_fold() moves rows of stat_dirty into the rollups and deletes them,
+-- in one transaction. A count reads the rollups plus stat_dirty
+-- (stat_pending), so it is exact at any moment.
 
 -- The zones whose local days are rolled up. Counts in other zones read the
 -- base tables.
 CREATE TABLE stat_zones (zone text PRIMARY KEY);
 INSERT INTO stat_zones VALUES ('UTC'), ('Asia/Baku'), ('Asia/Yerevan');
-
-CREATE TABLE stat_dirty (incident_id uuid NOT NULL);
 
 -- What each incident adds to the counts, as folded into the rollups.
 CREATE TABLE stat_current (
@@ -39,6 +38,9 @@ CREATE TABLE stat_current (
 CREATE INDEX stat_current_occurred ON stat_current (occurred_at);
 CREATE INDEX stat_current_created ON stat_current (created_at);
 
+-- Changes not folded into the rollups yet.
+CREATE TABLE stat_dirty (sign integer NOT NULL, LIKE stat_current);
+
 -- What each standing incident adds to the counts now. (No WITH here: the
 -- planner must be able to join this view by incident id.)
 CREATE VIEW stat_contribution AS
@@ -59,12 +61,8 @@ SELECT i.id AS incident_id, i.occurred_at, i.created_at, i.type, i.verification,
 FROM incidents i
 WHERE i.deleted_at IS NULL;
 
--- The changes not folded yet: +now, -as folded, for each dirty incident.
-CREATE VIEW stat_pending AS
-WITH d AS (SELECT DISTINCT incident_id FROM stat_dirty)
-SELECT 1 AS sign, c.* FROM stat_contribution c JOIN d USING (incident_id)
-UNION ALL
-SELECT -1 AS sign, s.* FROM stat_current s JOIN d USING (incident_id);
+-- The changes not folded yet.
+CREATE VIEW stat_pending AS SELECT * FROM stat_dirty;
 
 -- Counts per local day (grain 'd') and local month (grain 'm', `day` is
 -- the first of the month) in each zone, one dimension at a time (dim2 '')
@@ -93,39 +91,31 @@ CREATE TABLE stat_single (
 CREATE TABLE stat_fold_lock (id boolean PRIMARY KEY DEFAULT true CHECK (id), folded_at timestamptz);
 INSERT INTO stat_fold_lock VALUES (true, NULL);
 
--- Moves up to `lim` dirty rows (all when null) into the rollups; returns
--- how many it moved. Only through stat_fold or stat_rebuild.
+-- Moves up to `lim` rows of stat_dirty (all when null) into the rollups;
+-- returns how many it moved. Only through stat_fold or stat_rebuild.
 CREATE FUNCTION stat_fold_step(lim integer) RETURNS integer
 LANGUAGE plpgsql SET work_mem = '256MB' SET enable_sort = off AS $$
 DECLARE
     folded integer;
 BEGIN
-    IF to_regclass('pg_temp.stat_fold_ids') IS NULL THEN
-        CREATE TEMP TABLE stat_fold_ids (incident_id uuid PRIMARY KEY) ON COMMIT DELETE ROWS;
-        CREATE TEMP TABLE stat_fold_delta (sign integer NOT NULL, LIKE stat_current) ON COMMIT DELETE ROWS;
+    IF to_regclass('pg_temp.stat_fold_delta') IS NULL THEN
+        CREATE TEMP TABLE stat_fold_delta (rid bigint NOT NULL, LIKE stat_dirty) ON COMMIT DELETE ROWS;
     END IF;
 
     WITH gone AS (
         DELETE FROM stat_dirty WHERE ctid = ANY (ARRAY(SELECT ctid FROM stat_dirty LIMIT lim))
-        RETURNING incident_id
+        RETURNING *
     )
-    INSERT INTO stat_fold_ids SELECT DISTINCT incident_id FROM gone;
+    INSERT INTO stat_fold_delta SELECT row_number() OVER (), * FROM gone;
     GET DIAGNOSTICS folded = ROW_COUNT;
     IF folded = 0 THEN
         RETURN 0;
     END IF;
 
-    INSERT INTO stat_fold_delta
-    SELECT -1, s.* FROM stat_current s JOIN stat_fold_ids USING (incident_id);
-    DELETE FROM stat_current s USING stat_fold_ids f WHERE s.incident_id = f.incident_id;
-    INSERT INTO stat_current SELECT c.* FROM stat_contribution c JOIN stat_fold_ids USING (incident_id);
-    INSERT INTO stat_fold_delta
-    SELECT 1, s.* FROM stat_current s JOIN stat_fold_ids USING (incident_id);
-
     ANALYZE stat_fold_delta;
     INSERT INTO stat_single AS t
     WITH dv AS (
-        SELECT j.incident_id, j.sign, j.violations, j.killed, j.wounded, v.dim, v.val
+        SELECT j.rid, j.sign, j.violations, j.killed, j.wounded, v.dim, v.val
         FROM stat_fold_delta j
         CROSS JOIN LATERAL (
             SELECT '' AS dim, NULL::text AS val
@@ -141,16 +131,16 @@ BEGIN
             UNION ALL SELECT 'claimant', unnest(coalesce(nullif(j.claimants, '{}'), '{NULL}'))
         ) v
     ), keys AS (
-        SELECT incident_id, sign, violations, killed, wounded, dim, val, '' AS dim2, NULL::text AS val2
+        SELECT rid, sign, violations, killed, wounded, dim, val, '' AS dim2, NULL::text AS val2
         FROM dv
         UNION ALL
-        SELECT a.incident_id, a.sign, a.violations, a.killed, a.wounded, a.dim, a.val, b.dim, b.val
-        FROM dv a JOIN dv b ON a.incident_id = b.incident_id AND a.sign = b.sign AND a.dim < b.dim
+        SELECT a.rid, a.sign, a.violations, a.killed, a.wounded, a.dim, a.val, b.dim, b.val
+        FROM dv a JOIN dv b ON a.rid = b.rid AND a.dim < b.dim
         WHERE a.dim IN ('type', 'verification', 'country', 'denied', 'accuser_side', 'accused_side')
           AND b.dim IN ('type', 'verification', 'country', 'denied', 'accuser_side', 'accused_side')
     ), local_days AS (
         -- Each change's local day in each zone, worked out once.
-        SELECT j.incident_id, j.sign, z.zone, b.basis, b.day
+        SELECT j.rid, z.zone, b.basis, b.day
         FROM stat_fold_delta j
         CROSS JOIN stat_zones z
         CROSS JOIN LATERAL (VALUES ('o'::"char", (j.occurred_at AT TIME ZONE z.zone)::date),
@@ -160,7 +150,7 @@ BEGIN
                sum(k.sign * k.violations) AS violations, sum(k.sign * k.killed) AS killed,
                sum(k.sign * k.wounded) AS wounded
         FROM keys k
-        JOIN local_days d ON d.incident_id = k.incident_id AND d.sign = k.sign
+        JOIN local_days d ON d.rid = k.rid
         WHERE k.dim2 = '' OR d.basis = 'o'
         GROUP BY 1, 2, 3, 4, 5, 6, 7
     )
@@ -176,10 +166,9 @@ BEGIN
     RETURN folded;
 END $$;
 
--- Folds up to `lim` dirty rows; returns how many it folded. Run it in a
--- REPEATABLE READ transaction: every statement must see the same snapshot,
--- so that what is subtracted, added and forgotten is the same set of
--- changes. A concurrent fold makes it fail with a serialization error.
+-- Folds up to `lim` rows of stat_dirty; returns how many it folded. Run it
+-- in a REPEATABLE READ transaction, so that one snapshot decides what is
+-- moved. A concurrent fold makes it fail with a serialization error.
 CREATE FUNCTION stat_fold(lim integer) RETURNS integer
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -198,21 +187,36 @@ BEGIN
     LOCK TABLE incidents IN SHARE MODE;
     UPDATE stat_fold_lock SET folded_at = now();
     TRUNCATE stat_dirty, stat_current, stat_single;
-    INSERT INTO stat_dirty SELECT id FROM incidents WHERE deleted_at IS NULL;
+    INSERT INTO stat_current SELECT * FROM stat_contribution;
+    INSERT INTO stat_dirty SELECT 1, * FROM stat_current;
     RETURN stat_fold_step(NULL);
 END $$;
 
--- Every write to an incident (its fields, its attribution, its deletion)
--- marks it dirty in the same transaction.
-CREATE FUNCTION stat_mark_dirty() RETURNS trigger LANGUAGE plpgsql AS $$
+-- At the commit of every transaction that wrote an incident (its fields,
+-- its attribution through the claims, its deletion): the difference it makes
+-- to the counts. The incident's row lock orders writers of one incident.
+CREATE FUNCTION stat_note() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    was stat_current;
+    now_ stat_current;
 BEGIN
-    INSERT INTO stat_dirty SELECT id FROM changed;
+    SELECT * INTO was FROM stat_current WHERE incident_id = NEW.id;
+    SELECT * INTO now_ FROM stat_contribution WHERE incident_id = NEW.id;
+    IF was IS NOT DISTINCT FROM now_ THEN
+        RETURN NULL;
+    END IF;
+    IF was.incident_id IS NOT NULL THEN
+        INSERT INTO stat_dirty SELECT -1, (was).*;
+        DELETE FROM stat_current WHERE incident_id = NEW.id;
+    END IF;
+    IF now_.incident_id IS NOT NULL THEN
+        INSERT INTO stat_dirty SELECT 1, (now_).*;
+        INSERT INTO stat_current SELECT (now_).*;
+    END IF;
     RETURN NULL;
 END $$;
-CREATE TRIGGER incidents_stat_insert AFTER INSERT ON incidents
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION stat_mark_dirty();
-CREATE TRIGGER incidents_stat_update AFTER UPDATE ON incidents
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION stat_mark_dirty();
+CREATE CONSTRAINT TRIGGER incidents_stat AFTER INSERT OR UPDATE ON incidents
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION stat_note();
 
 -- The incidents already recorded.
 SELECT stat_rebuild();

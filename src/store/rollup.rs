@@ -1,17 +1,17 @@
 //! Counts of incidents from the rollups (migration `rollups`).
 //!
-//! Two sources, both exact and both read in the caller's snapshot together
-//! with `stat_pending`, the changes the background fold has not moved in
-//! yet:
+//! Two sources, both exact in the caller's snapshot:
 //! - `stat_single`: per local day and month of each zone in `stat_zones`,
 //!   one dimension at a time, and two at a time for the dimensions with few
 //!   values (`PAIRED`, by occurred_at). It answers a count that involves at
 //!   most one dimension, or two of those, as grouping or filter, without
-//!   looking at single incidents.
+//!   looking at single incidents; the changes the background fold has not
+//!   moved in yet (`stat_pending`) are added.
 //! - `stat_current`: one narrow row per incident with its attribution
-//!   already resolved (parties and sides as arrays), indexed by both dates.
-//!   It answers every other count over the incident dimensions, in any
-//!   zone, reading only the incidents of the requested range.
+//!   already resolved (parties and sides as arrays), indexed by both dates,
+//!   kept by the writes' own transactions. It answers every other count
+//!   over the incident dimensions, in any zone, reading only the incidents
+//!   of the requested range.
 //!
 //! Free text, bounding boxes, `updated_since` and deleted incidents are not
 //! kept there; those counts read the base tables (`stats::counts`).
@@ -369,13 +369,12 @@ const COLUMNS: &str = "type, verification, border_sector, country, denied, accus
                        accused_sides, claimants";
 
 impl NarrowQuery<'_> {
-    fn rows<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>, table: &str, signed: bool) -> QueryResult<()> {
+    fn rows<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         let at = self.spec.basis.column();
-        let (n, factor) = if signed { ("r.sign::int8", "r.sign * ") } else { ("1::int8", "") };
         let columns = COLUMNS.split(", ").map(|c| format!("r.{c}")).collect::<Vec<_>>().join(", ");
         out.push_sql(&format!(
-            "SELECT r.{at} AS at, {columns}, {n} AS n, {factor}r.violations AS violations, {factor}r.killed AS killed, \
-             {factor}r.wounded AS wounded FROM {table} r WHERE r.{at} >= "
+            "SELECT r.{at} AS at, {columns}, 1::int8 AS n, r.violations, r.killed, r.wounded \
+             FROM stat_current r WHERE r.{at} >= "
         ));
         out.push_bind_param::<Timestamptz, _>(&self.from)?;
         out.push_sql(&format!(" AND r.{at} < "));
@@ -394,10 +393,10 @@ impl NarrowQuery<'_> {
 impl QueryFragment<Pg> for NarrowQuery<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         let measure = self.spec.measure();
+        // stat_current changes in the writes' own transactions: it is
+        // exact without the pending changes.
         out.push_sql("WITH src AS (");
-        self.rows(&mut out, "stat_current", false)?;
-        out.push_sql(" UNION ALL ");
-        self.rows(&mut out, "stat_pending", true)?;
+        self.rows(&mut out)?;
         out.push_sql(") ");
         if self.total {
             out.push_sql(&format!("SELECT NULL::date AS period, coalesce(sum(src.{measure}), 0)::int8 AS value"));
@@ -441,6 +440,9 @@ pub async fn fold(conn: &mut Conn, limit: i32) -> QueryResult<i32> {
     conn.build_transaction()
         .repeatable_read()
         .run(async |conn| {
+            // A step over many days of history takes a while; it holds up
+            // no writer and no reader.
+            diesel::sql_query("SET LOCAL statement_timeout = 0").execute(conn).await?;
             let row: Folded =
                 diesel::sql_query("SELECT stat_fold($1) AS folded").bind::<Integer, _>(limit).get_result(conn).await?;
             Ok(row.folded)
@@ -496,7 +498,7 @@ pub async fn zones(conn: &mut Conn) -> QueryResult<Vec<String>> {
 
 /// How many changes one fold moves at most: a bulk import is folded in
 /// steps, each a short transaction.
-const FOLD_BATCH: i32 = 50_000;
+const FOLD_BATCH: i32 = 10_000;
 
 /// Folds pending changes into the rollups for as long as the process runs:
 /// at once while there are any, then every `idle`. Every instance runs one;
