@@ -38,8 +38,9 @@ CREATE TABLE stat_current (
 CREATE INDEX stat_current_occurred ON stat_current (occurred_at);
 CREATE INDEX stat_current_created ON stat_current (created_at);
 
--- Changes not folded into the rollups yet.
-CREATE TABLE stat_dirty (sign integer NOT NULL, LIKE stat_current);
+-- Changes not folded into the rollups yet, in the order they were made.
+CREATE TABLE stat_dirty (sign integer NOT NULL, LIKE stat_current, seq bigserial);
+CREATE INDEX stat_dirty_seq ON stat_dirty (seq);
 
 -- What each standing incident adds to the counts now. (No WITH here: the
 -- planner must be able to join this view by incident id.)
@@ -94,7 +95,7 @@ INSERT INTO stat_fold_lock VALUES (true, NULL);
 -- Moves up to `lim` rows of stat_dirty (all when null) into the rollups;
 -- returns how many it moved. Only through stat_fold or stat_rebuild.
 CREATE FUNCTION stat_fold_step(lim integer) RETURNS integer
-LANGUAGE plpgsql SET work_mem = '256MB' SET enable_sort = off AS $$
+LANGUAGE plpgsql SET enable_sort = off AS $$
 DECLARE
     folded integer;
 BEGIN
@@ -102,11 +103,15 @@ BEGIN
         CREATE TEMP TABLE stat_fold_delta (rid bigint NOT NULL, LIKE stat_dirty) ON COMMIT DELETE ROWS;
     END IF;
 
-    WITH gone AS (
-        DELETE FROM stat_dirty WHERE ctid = ANY (ARRAY(SELECT ctid FROM stat_dirty LIMIT lim))
-        RETURNING *
-    )
-    INSERT INTO stat_fold_delta SELECT row_number() OVER (), * FROM gone;
+    IF lim IS NULL THEN
+        WITH gone AS (DELETE FROM stat_dirty RETURNING *)
+        INSERT INTO stat_fold_delta SELECT row_number() OVER (), * FROM gone;
+    ELSE
+        WITH gone AS (
+            DELETE FROM stat_dirty WHERE seq < (SELECT min(seq) FROM stat_dirty) + lim RETURNING *
+        )
+        INSERT INTO stat_fold_delta SELECT row_number() OVER (), * FROM gone;
+    END IF;
     GET DIAGNOSTICS folded = ROW_COUNT;
     IF folded = 0 THEN
         RETURN 0;
@@ -170,7 +175,7 @@ END $$;
 -- in a REPEATABLE READ transaction, so that one snapshot decides what is
 -- moved. A concurrent fold makes it fail with a serialization error.
 CREATE FUNCTION stat_fold(lim integer) RETURNS integer
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET work_mem = '256MB' AS $$
 BEGIN
     IF current_setting('transaction_isolation') <> 'repeatable read' THEN
         RAISE EXCEPTION 'stat_fold must run in a REPEATABLE READ transaction';
@@ -182,14 +187,24 @@ END $$;
 -- Builds the rollups anew from the incidents (after a change of stat_zones,
 -- or a bulk load that bypassed the triggers). Writers wait until it commits.
 CREATE FUNCTION stat_rebuild() RETURNS integer
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET work_mem = '1GB' AS $$
+DECLARE
+    step integer;
+    total integer := 0;
 BEGIN
     LOCK TABLE incidents IN SHARE MODE;
     UPDATE stat_fold_lock SET folded_at = now();
     TRUNCATE stat_dirty, stat_current, stat_single;
     INSERT INTO stat_current SELECT * FROM stat_contribution;
     INSERT INTO stat_dirty SELECT 1, * FROM stat_current;
-    RETURN stat_fold_step(NULL);
+    ANALYZE stat_dirty;
+    LOOP
+        step := stat_fold_step(200000);
+        EXIT WHEN step = 0;
+        total := total + step;
+        RAISE NOTICE 'rolled up % incidents', total;
+    END LOOP;
+    RETURN total;
 END $$;
 
 -- At the commit of every transaction that wrote an incident (its fields,
