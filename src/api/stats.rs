@@ -398,10 +398,10 @@ fn to_csv(stats: &Stats) -> ApiResult<Vec<u8>> {
 /// or filters by one dimension, or by two of `type`, `verification`,
 /// `country`, `denied`, `accuser_side` and `accused_side` (by occurred
 /// date), reads those rollups: its cost follows the number of days, not of
-/// incidents. Every other count
-/// over the dimensions above, in any zone, reads one narrow row per
-/// incident of the range. Counts that use `q`, `bbox`, `updated_since` or
-/// `include_deleted` read the full incidents and are the slowest.
+/// incidents. Every other count over the dimensions above, in any zone,
+/// reads one narrow row per incident of the range. Counts that use `q`,
+/// `bbox`, `updated_since` or `include_deleted` read the full incidents and
+/// are the slowest.
 #[utoipa::path(get, path = "/v1/stats/incidents", tag = "stats", operation_id = "incidentStats",
     params(
         StatsParams,
