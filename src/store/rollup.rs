@@ -273,6 +273,15 @@ fn unused_groups(from: usize) -> String {
     (from..MAX_GROUP_BY).map(|i| format!(", NULL::text AS g{i}")).collect()
 }
 
+/// `day >= from AND day < to`.
+fn day_range<'b>(out: &mut AstPass<'_, 'b, Pg>, from: &'b NaiveDate, to: &'b NaiveDate) -> QueryResult<()> {
+    out.push_sql("day >= ");
+    out.push_bind_param::<Date, _>(from)?;
+    out.push_sql(" AND day < ");
+    out.push_bind_param::<Date, _>(to)?;
+    Ok(())
+}
+
 impl QueryFragment<Pg> for SingleQuery<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         let d = self.days;
@@ -290,25 +299,17 @@ impl QueryFragment<Pg> for SingleQuery<'_> {
         out.push_bind_param::<Text, _>(s.name(1))?;
         match &d.months {
             Some((m_from, m_to)) => {
-                out.push_sql(" AND ((grain = 'm' AND day >= ");
-                out.push_bind_param::<Date, _>(m_from)?;
-                out.push_sql(" AND day < ");
-                out.push_bind_param::<Date, _>(m_to)?;
-                out.push_sql(") OR (grain = 'd' AND ((day >= ");
-                out.push_bind_param::<Date, _>(&d.first)?;
-                out.push_sql(" AND day < ");
-                out.push_bind_param::<Date, _>(m_from)?;
-                out.push_sql(") OR (day >= ");
-                out.push_bind_param::<Date, _>(m_to)?;
-                out.push_sql(" AND day < ");
-                out.push_bind_param::<Date, _>(&d.last)?;
+                out.push_sql(" AND ((grain = 'm' AND ");
+                day_range(&mut out, m_from, m_to)?;
+                out.push_sql(") OR (grain = 'd' AND ((");
+                day_range(&mut out, &d.first, m_from)?;
+                out.push_sql(") OR (");
+                day_range(&mut out, m_to, &d.last)?;
                 out.push_sql("))))");
             }
             None => {
-                out.push_sql(" AND grain = 'd' AND day >= ");
-                out.push_bind_param::<Date, _>(&d.first)?;
-                out.push_sql(" AND day < ");
-                out.push_bind_param::<Date, _>(&d.last)?;
+                out.push_sql(" AND grain = 'd' AND ");
+                day_range(&mut out, &d.first, &d.last)?;
             }
         }
         let columns = ["val", "val2"];
@@ -332,10 +333,8 @@ impl QueryFragment<Pg> for SingleQuery<'_> {
         for (i, (dim, _)) in s.dims.iter().enumerate() {
             out.push_sql(&format!(" CROSS JOIN LATERAL ({}) v{i}", dim.values("p")));
         }
-        out.push_sql(" WHERE p.day >= ");
-        out.push_bind_param::<Date, _>(&d.first)?;
-        out.push_sql(" AND p.day < ");
-        out.push_bind_param::<Date, _>(&d.last)?;
+        out.push_sql(" WHERE ");
+        day_range(&mut out, &d.first, &d.last)?;
         for (i, (_, values)) in s.dims.iter().enumerate() {
             if let Some(values) = values {
                 out.push_sql(&format!(" AND v{i}.val = ANY("));
