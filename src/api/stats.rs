@@ -210,14 +210,14 @@ async fn answer(state: web::Data<AppState>, req: HttpRequest, claims: bool) -> A
         .run(key, |close| async move {
             let (mut conn, _) = state.lagging_read().await?;
             close();
+            if let Some(spec) = &rollup {
+                // One statement (see `rollup::counts`).
+                return Ok(rollup::counts(&mut conn, spec).await?);
+            }
             conn.build_transaction()
                 .read_only()
                 .repeatable_read()
                 .run::<_, ApiError, _>(async |conn| {
-                    if let Some(spec) = &rollup {
-                        let rolled_up = rollup::zones(conn).await?.iter().any(|z| z == spec.tz.name());
-                        return Ok(rollup::counts(conn, spec, rolled_up).await?);
-                    }
                     let h = Hierarchy::load(conn).await?;
                     let sides = h.sides();
                     let spec = StatsSpec {

@@ -180,9 +180,9 @@ impl RollupSpec {
 
 /// The counts per period and group, and the total, as `stats::counts`
 /// gives them. `rolled_up` says whether `stat_zones` holds the zone.
-pub async fn counts(conn: &mut Conn, spec: &RollupSpec, rolled_up: bool) -> QueryResult<(Vec<Count>, i64)> {
-    let Some((buckets, total)) = spec.slices().filter(|_| rolled_up) else {
-        return narrow(conn, spec, spec.from, spec.to).await;
+pub async fn counts(conn: &mut Conn, spec: &RollupSpec) -> QueryResult<(Vec<Count>, i64)> {
+    let whole = |gate| {
+        [false, true].map(|total| (gate, Part::Narrow(NarrowQuery { spec, from: spec.from, to: spec.to, total })))
     };
     // Whole local days come from the rollups, the parts of days at either
     // end (a `from` or `to` that is not a local midnight) from the rows.
@@ -190,9 +190,10 @@ pub async fn counts(conn: &mut Conn, spec: &RollupSpec, rolled_up: bool) -> Quer
     let first = spec.from.with_timezone(&tz).date_naive();
     let first = if local_midnight(tz, first) == spec.from { first } else { first + Duration::days(1) };
     let last = spec.to.with_timezone(&tz).date_naive();
-    if first >= last {
-        return narrow(conn, spec, spec.from, spec.to).await;
-    }
+    let slices = spec.slices().filter(|_| first < last);
+    let Some((buckets, total)) = &slices else {
+        return Combined { zone: tz.name(), parts: whole(Gate::Always).into() }.counts(conn).await;
+    };
     let (start, end) = (local_midnight(tz, first).with_timezone(&Utc), local_midnight(tz, last).with_timezone(&Utc));
     let months = matches!(spec.interval, Interval::Month | Interval::Quarter | Interval::Year)
         .then(|| {
@@ -202,33 +203,82 @@ pub async fn counts(conn: &mut Conn, spec: &RollupSpec, rolled_up: bool) -> Quer
         })
         .filter(|(a, b)| a < b);
     let days = Days { zone: tz.name(), basis: spec.basis, first, last, months };
-    let mut counts: Vec<Count> =
-        SingleQuery { spec, days: &days, single: &buckets, total: false }.load::<Count>(conn).await?;
-    let mut sum = sum_of(SingleQuery { spec, days: &days, single: &total, total: true }.load::<Count>(conn).await?);
-    for (a, b) in [(spec.from, start), (end, spec.to)] {
-        if a < b {
-            let (more, more_total) = narrow(conn, spec, a, b).await?;
-            counts.extend(more);
-            sum += more_total;
+    let mut parts = vec![
+        (Gate::RolledUp, Part::Single(SingleQuery { spec, days: &days, single: buckets, total: false })),
+        (Gate::RolledUp, Part::Single(SingleQuery { spec, days: &days, single: total, total: true })),
+    ];
+    for (from, to) in [(spec.from, start), (end, spec.to)] {
+        if from < to {
+            for total in [false, true] {
+                parts.push((Gate::RolledUp, Part::Narrow(NarrowQuery { spec, from, to, total })));
+            }
         }
     }
-    Ok((counts, sum))
+    // A zone that is not rolled up reads the rows for the whole range.
+    parts.extend(whole(Gate::NotRolledUp));
+    Combined { zone: tz.name(), parts }.counts(conn).await
 }
 
 fn sum_of(rows: Vec<Count>) -> i64 {
     rows.into_iter().map(|c| c.value).sum()
 }
 
-/// Counts over `[from, to)` from `stat_current` and the pending changes.
-async fn narrow(
-    conn: &mut Conn,
-    spec: &RollupSpec,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> QueryResult<(Vec<Count>, i64)> {
-    let counts: Vec<Count> = NarrowQuery { spec, from, to, total: false }.load::<Count>(conn).await?;
-    let total = sum_of(NarrowQuery { spec, from, to, total: true }.load::<Count>(conn).await?);
-    Ok((counts, total))
+/// When a part of a count is read.
+#[derive(Clone, Copy)]
+enum Gate {
+    Always,
+    /// Only if the zone is in `stat_zones`.
+    RolledUp,
+    /// Only if it is not.
+    NotRolledUp,
+}
+
+enum Part<'a> {
+    Single(SingleQuery<'a>),
+    Narrow(NarrowQuery<'a>),
+}
+
+/// A whole count as one statement: the rows of its parts (a total is a row
+/// without a period), each read only when its gate holds, which PostgreSQL
+/// decides once before reading. One statement sees one snapshot, so the
+/// count needs no transaction and costs one round trip.
+struct Combined<'a> {
+    zone: &'a str,
+    parts: Vec<(Gate, Part<'a>)>,
+}
+
+impl Combined<'_> {
+    async fn counts(self, conn: &mut Conn) -> QueryResult<(Vec<Count>, i64)> {
+        let (totals, counts): (Vec<Count>, Vec<Count>) =
+            self.load::<Count>(conn).await?.into_iter().partition(|c| c.period.is_none());
+        Ok((counts, sum_of(totals)))
+    }
+}
+
+impl QueryFragment<Pg> for Combined<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        for (i, (gate, part)) in self.parts.iter().enumerate() {
+            if i > 0 {
+                out.push_sql(" UNION ALL ");
+            }
+            out.push_sql("SELECT * FROM (");
+            match part {
+                Part::Single(q) => q.walk_ast(out.reborrow())?,
+                Part::Narrow(q) => q.walk_ast(out.reborrow())?,
+            }
+            out.push_sql(&format!(") q{i}"));
+            let exists = match gate {
+                Gate::Always => continue,
+                Gate::RolledUp => " WHERE EXISTS",
+                Gate::NotRolledUp => " WHERE NOT EXISTS",
+            };
+            out.push_sql(exists);
+            out.push_sql(" (SELECT FROM stat_zones WHERE zone = ");
+            out.push_bind_param::<Text, _>(&self.zone)?;
+            out.push_sql(")");
+        }
+        Ok(())
+    }
 }
 
 /// The local days `[first, last)` read from `stat_single`, the months
@@ -426,6 +476,7 @@ impl QueryFragment<Pg> for NarrowQuery<'_> {
 
 untyped_query!(SingleQuery);
 untyped_query!(NarrowQuery);
+untyped_query!(Combined);
 
 /// Folds up to `limit` pending changes into the rollups, in a transaction
 /// of its own; the number folded. Another fold running at the same time

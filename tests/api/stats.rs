@@ -554,10 +554,10 @@ async fn identical_concurrent_counts_share_one_query() {
     let created = app.post("/v1/incidents", &crate::helpers::incident("2024-03-05T10:00:00Z", "mortar_fire")).await;
     assert_eq!(created.status, 201);
 
-    // Hold the parties table so the first count waits inside its query
-    // while the others arrive.
+    // Hold the table of rolled-up zones, which this count reads, so the
+    // first count waits inside its query while the others arrive.
     let mut blocker = AsyncPgConnection::establish(&crate::helpers::url_for(&app.db_name)).await.unwrap();
-    blocker.batch_execute("BEGIN; LOCK TABLE parties IN ACCESS EXCLUSIVE MODE").await.unwrap();
+    blocker.batch_execute("BEGIN; LOCK TABLE stat_zones IN ACCESS EXCLUSIVE MODE").await.unwrap();
     let path = "/v1/stats/incidents?interval=month&from=2024-01-01&to=2025-01-01&group_by=type";
     let first = tokio::spawn({
         let (client, url) = (app.client.clone(), app.url(path));
