@@ -134,6 +134,11 @@ pub struct HttpArgs {
     /// (comma-separated). GET and HEAD are open to every origin.
     #[arg(long, env = "CEASEFIRE_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
+    /// Batches (POST /v1/incidents/batch) written at once by this instance;
+    /// more wait their turn. A batch of 1000 holds about 25 MiB while it is
+    /// written, so this bounds the server's memory.
+    #[arg(long, env = "CEASEFIRE_BATCH_CONCURRENCY", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    pub batch_concurrency: u16,
 }
 
 impl Default for HttpArgs {
@@ -146,6 +151,7 @@ impl Default for HttpArgs {
             rate_limit: 50,
             rate_burst: 200,
             cors_origins: Vec::new(),
+            batch_concurrency: 2,
         }
     }
 }

@@ -30,6 +30,8 @@ pub struct AppState {
     pub stats_flights: Arc<Coalescer<(Vec<Count>, i64)>>,
     /// Changes folded into the rollups (see `store::rollup`).
     pub folded: prometheus::IntCounter,
+    /// Turns for writing a batch (`HttpArgs::batch_concurrency`).
+    pub batch_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -86,6 +88,7 @@ impl Application {
             replica,
             stats_flights,
             folded,
+            batch_slots: Arc::new(tokio::sync::Semaphore::new(http.batch_concurrency.into())),
         };
         let server = serve(listener, state, http)?;
         tracing::info!(address = %listener_addr(bind, port), "listening");

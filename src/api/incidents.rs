@@ -838,6 +838,8 @@ pub async fn batch(
             format!("1 to {MAX_BATCH} incidents per batch; this one has {}", items.len()),
         ));
     }
+    // Bounded memory: a batch waits for its turn before it is written.
+    let _turn = state.batch_slots.acquire().await.map_err(ApiError::internal)?;
     let mut conn = state.pool.get().await?;
     let actor2 = actor.clone();
     let outcome = conn
