@@ -80,7 +80,7 @@ impl Application {
             "ceasefire_stats_folded_total",
             "Incident changes folded into the rollups of the counts by this instance",
         )?;
-        tokio::spawn(crate::store::rollup::keep_folding(pool.clone(), folded.clone(), Duration::from_millis(200)));
+        tokio::spawn(crate::store::rollup::keep_folding(pool.clone(), folded.clone(), Duration::from_secs(1)));
         let state = AppState {
             pool,
             body_limit: http.body_limit,

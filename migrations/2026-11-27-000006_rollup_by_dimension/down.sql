@@ -1,4 +1,17 @@
 -- The functions as the previous migration defined them.
+-- Folds up to `lim` rows of stat_dirty; returns how many it folded. Run it
+-- in a REPEATABLE READ transaction, so that one snapshot decides what is
+-- moved. A concurrent fold makes it fail with a serialization error.
+CREATE OR REPLACE FUNCTION stat_fold(lim integer) RETURNS integer
+LANGUAGE plpgsql SET work_mem = '256MB' AS $$
+BEGIN
+    IF current_setting('transaction_isolation') <> 'repeatable read' THEN
+        RAISE EXCEPTION 'stat_fold must run in a REPEATABLE READ transaction';
+    END IF;
+    UPDATE stat_fold_lock SET folded_at = now();
+    RETURN stat_fold_step(lim);
+END $$;
+
 -- Moves up to `lim` rows of stat_dirty (all when null) into the rollups;
 -- returns how many it moved. Only through stat_fold or stat_rebuild.
 CREATE OR REPLACE FUNCTION stat_fold_step(lim integer) RETURNS integer

@@ -118,6 +118,21 @@ BEGIN
     RETURN folded;
 END $$;
 
+-- As before, but an idle fold writes nothing: with no change waiting it
+-- returns before it takes the fold lock (a write, and a commit to flush).
+CREATE OR REPLACE FUNCTION stat_fold(lim integer) RETURNS integer
+LANGUAGE plpgsql SET work_mem = '256MB' AS $$
+BEGIN
+    IF current_setting('transaction_isolation') <> 'repeatable read' THEN
+        RAISE EXCEPTION 'stat_fold must run in a REPEATABLE READ transaction';
+    END IF;
+    IF NOT EXISTS (SELECT FROM stat_dirty) THEN
+        RETURN 0;
+    END IF;
+    UPDATE stat_fold_lock SET folded_at = now();
+    RETURN stat_fold_step(lim);
+END $$;
+
 -- Builds the rollups anew from the incidents (after a change of stat_zones,
 -- or a bulk load that bypassed the triggers). Writers wait until it commits.
 CREATE OR REPLACE FUNCTION stat_rebuild() RETURNS integer

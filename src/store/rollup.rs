@@ -563,9 +563,12 @@ pub async fn keep_folding(pool: crate::db::DbPool, folded_total: prometheus::Int
             fold(&mut conn, FOLD_BATCH).await.map_err(|e| e.to_string())
         };
         match step.await {
-            Ok(0) => {
+            Ok(n) if n < FOLD_BATCH => {
+                // Caught up: the next changes are folded together later.
+                folded_total.inc_by(n as u64);
                 if since_report > 0 {
-                    tracing::info!(folded = since_report, "the rollups are up to date");
+                    // The end of a backlog (an import, a rebuild's writes).
+                    tracing::info!(folded = since_report + n as u64, "the rollups are up to date");
                     since_report = 0;
                 }
                 tokio::time::sleep(idle).await;
