@@ -151,69 +151,113 @@ pub async fn set_attribution(conn: &mut Conn, id: Uuid, a: &Attribution) -> Quer
         .map(|_| ())
 }
 
-/// Loads the records of these incidents, in the order of `rows`.
-pub async fn records(conn: &mut Conn, rows: Vec<IncidentRow>) -> QueryResult<Vec<IncidentRecord>> {
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let mut srcs: HashMap<Uuid, Vec<SourceRow>> = HashMap::new();
-    let mut ext: HashMap<Uuid, Vec<ExternalIdRow>> = HashMap::new();
-    let mut cls: HashMap<Uuid, Vec<ClaimRow>> = HashMap::new();
-    let mut roles: HashMap<Uuid, Vec<(String, String)>> = HashMap::new();
-    if !ids.is_empty() {
-        let s: Vec<SourceRow> = sources::table
-            .filter(sources::incident_id.eq_any(&ids))
-            .order((sources::incident_id, sources::position))
-            .select(SourceRow::as_select())
-            .load(conn)
-            .await?;
-        for r in s {
-            srcs.entry(r.incident_id).or_default().push(r);
-        }
-        let e: Vec<ExternalIdRow> = external_ids::table
-            .filter(external_ids::incident_id.eq_any(&ids))
-            .order((external_ids::incident_id, external_ids::system))
-            .select(ExternalIdRow::as_select())
-            .load(conn)
-            .await?;
-        for r in e {
-            ext.entry(r.incident_id).or_default().push(r);
-        }
-        let c: Vec<ClaimRow> = claims::table
-            .filter(claims::incident_id.eq_any(&ids))
-            .order((claims::incident_id, claims::stated_at, claims::id))
-            .select(ClaimRow::as_select())
-            .load(conn)
-            .await?;
-        for r in c {
-            cls.entry(r.incident_id).or_default().push(r);
-        }
-        let p: Vec<(Uuid, String, String)> = incident_parties::table
-            .filter(incident_parties::incident_id.eq_any(&ids))
-            .order((incident_parties::incident_id, incident_parties::role, incident_parties::party))
-            .select((incident_parties::incident_id, incident_parties::role, incident_parties::party))
-            .load(conn)
-            .await?;
-        for (id, role, party) in p {
-            roles.entry(id).or_default().push((role, party));
-        }
-    }
-    Ok(rows
-        .into_iter()
-        .map(|row| IncidentRecord {
-            sources: srcs.remove(&row.id).unwrap_or_default(),
-            external_ids: ext.remove(&row.id).unwrap_or_default(),
-            claims: cls.remove(&row.id).unwrap_or_default(),
-            roles: roles.remove(&row.id).unwrap_or_default(),
-            row,
-        })
-        .collect())
+/// Everything stored beside an incident, as one JSON text computed in the
+/// statement that reads the incident (so a record is read in one snapshot
+/// and one round trip): its sources, external ids, claims and attribution
+/// rows, each in its order, as arrays of values.
+fn beside() -> diesel::expression::SqlLiteral<Text> {
+    sql::<Text>(
+        "json_build_array(\
+           (SELECT coalesce(json_agg(json_build_array(s.position, s.url, s.title, s.publisher, s.published_at) \
+                                     ORDER BY s.position), '[]') \
+              FROM sources s WHERE s.incident_id = incidents.id), \
+           (SELECT coalesce(json_agg(json_build_array(e.system, e.value) ORDER BY e.system), '[]') \
+              FROM external_ids e WHERE e.incident_id = incidents.id), \
+           (SELECT coalesce(json_agg(json_build_array(c.id, c.claimant, c.stance, c.target, c.responds_to, \
+                                                      c.stated_at, c.quote, c.source_url, c.created_at, c.counted) \
+                                     ORDER BY c.stated_at, c.id), '[]') \
+              FROM claims c WHERE c.incident_id = incidents.id), \
+           (SELECT coalesce(json_agg(json_build_array(p.role, p.party) ORDER BY p.role, p.party), '[]') \
+              FROM incident_parties p WHERE p.incident_id = incidents.id))::text",
+    )
 }
 
+type SourceValues = (i32, String, Option<String>, Option<String>, Option<DateTime<Utc>>);
+type ClaimValues = (
+    Uuid,
+    String,
+    String,
+    Option<String>,
+    Option<Uuid>,
+    DateTime<Utc>,
+    Option<String>,
+    Option<String>,
+    DateTime<Utc>,
+    bool,
+);
+
+#[derive(serde::Deserialize)]
+struct Beside(Vec<SourceValues>, Vec<(String, String)>, Vec<ClaimValues>, Vec<(String, String)>);
+
+/// The record of `row` from the text of `beside()`.
+fn record(row: IncidentRow, beside: &str) -> QueryResult<IncidentRecord> {
+    let Beside(srcs, ext, cls, roles) =
+        serde_json::from_str(beside).map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
+    let id = row.id;
+    Ok(IncidentRecord {
+        sources: srcs
+            .into_iter()
+            .map(|(position, url, title, publisher, published_at)| SourceRow {
+                incident_id: id,
+                position,
+                url,
+                title,
+                publisher,
+                published_at,
+            })
+            .collect(),
+        external_ids: ext.into_iter().map(|(system, value)| ExternalIdRow { incident_id: id, system, value }).collect(),
+        claims: cls
+            .into_iter()
+            .map(|(cid, claimant, stance, target, responds_to, stated_at, quote, source_url, created_at, counted)| {
+                ClaimRow {
+                    id: cid,
+                    incident_id: id,
+                    claimant,
+                    stance,
+                    target,
+                    responds_to,
+                    stated_at,
+                    quote,
+                    source_url,
+                    created_at,
+                    counted,
+                }
+            })
+            .collect(),
+        roles,
+        row,
+    })
+}
+
+/// Loads the records of these incidents, in the order of `rows` (read in
+/// the caller's transaction, after `rows`).
+pub async fn records(conn: &mut Conn, rows: Vec<IncidentRow>) -> QueryResult<Vec<IncidentRecord>> {
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let mut found: HashMap<Uuid, String> = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        incidents::table
+            .filter(incidents::id.eq_any(&ids))
+            .select((incidents::id, beside()))
+            .load::<(Uuid, String)>(conn)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    rows.into_iter()
+        .map(|row| {
+            let text = found.remove(&row.id).unwrap_or_else(|| "[[],[],[],[]]".into());
+            record(row, &text)
+        })
+        .collect()
+}
+
+/// One incident with everything beside it, in one statement.
 pub async fn get(conn: &mut Conn, id: Uuid) -> QueryResult<Option<IncidentRecord>> {
-    let row = incidents::table.find(id).select(IncidentRow::as_select()).first(conn).await.optional()?;
-    match row {
-        None => Ok(None),
-        Some(row) => Ok(records(conn, vec![row]).await?.pop()),
-    }
+    let found: Option<(IncidentRow, String)> =
+        incidents::table.find(id).select((IncidentRow::as_select(), beside())).first(conn).await.optional()?;
+    found.map(|(row, text)| record(row, &text)).transpose()
 }
 
 /// Filters on incidents, shared by the list, the export and the stats.
@@ -311,8 +355,9 @@ pub async fn page(
     order: Order,
     after: Option<Position>,
     limit: i64,
-) -> QueryResult<Vec<(IncidentRow, Position)>> {
-    let mut q = filtered(f).select((IncidentRow::as_select(), incidents::change_seq)).limit(limit);
+) -> QueryResult<Vec<(IncidentRecord, Position)>> {
+    // The page and what is stored beside its incidents, in one statement.
+    let mut q = filtered(f).select((IncidentRow::as_select(), incidents::change_seq, beside())).limit(limit);
     // Row comparisons, which PostgreSQL answers from the (key, id) index;
     // the equivalent OR of two conditions makes it scan from the start.
     match after {
@@ -345,17 +390,16 @@ pub async fn page(
             )
             .order((incidents::change_seq.asc(), incidents::id.asc())),
     };
-    let rows: Vec<(IncidentRow, i64)> = q.load(conn).await?;
-    Ok(rows
-        .into_iter()
-        .map(|(row, seq)| {
+    let rows: Vec<(IncidentRow, i64, String)> = q.load(conn).await?;
+    rows.into_iter()
+        .map(|(row, seq, text)| {
             let position = match order {
                 Order::Occurred => Position::Occurred(row.occurred_at, row.id),
                 Order::Changed => Position::Changed(seq, row.id),
             };
-            (row, position)
+            Ok((record(row, &text)?, position))
         })
-        .collect())
+        .collect()
 }
 
 /// Stores the attribution roles of new incidents (their `denied` and
