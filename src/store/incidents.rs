@@ -154,22 +154,46 @@ pub async fn set_attribution(conn: &mut Conn, id: Uuid, a: &Attribution) -> Quer
 /// Everything stored beside an incident, as one JSON text computed in the
 /// statement that reads the incident (so a record is read in one snapshot
 /// and one round trip): its sources, external ids, claims and attribution
-/// rows, each in its order, as arrays of values.
-fn beside() -> diesel::expression::SqlLiteral<Text> {
-    sql::<Text>(
-        "json_build_array(\
-           (SELECT coalesce(json_agg(json_build_array(s.position, s.url, s.title, s.publisher, s.published_at) \
-                                     ORDER BY s.position), '[]') \
-              FROM sources s WHERE s.incident_id = incidents.id), \
-           (SELECT coalesce(json_agg(json_build_array(e.system, e.value) ORDER BY e.system), '[]') \
-              FROM external_ids e WHERE e.incident_id = incidents.id), \
-           (SELECT coalesce(json_agg(json_build_array(c.id, c.claimant, c.stance, c.target, c.responds_to, \
-                                                      c.stated_at, c.quote, c.source_url, c.created_at, c.counted) \
-                                     ORDER BY c.stated_at, c.id), '[]') \
-              FROM claims c WHERE c.incident_id = incidents.id), \
-           (SELECT coalesce(json_agg(json_build_array(p.role, p.party) ORDER BY p.role, p.party), '[]') \
-              FROM incident_parties p WHERE p.incident_id = incidents.id))::text",
-    )
+/// rows, each in its order, as arrays of values. A type of its own, not an
+/// `sql` literal, so that statements using it are prepared once per
+/// connection.
+#[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
+struct Beside;
+
+fn beside() -> Beside {
+    Beside
+}
+
+impl diesel::expression::Expression for Beside {
+    type SqlType = Text;
+}
+
+impl diesel::expression::ValidGrouping<()> for Beside {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
+
+impl diesel::expression::AppearsOnTable<incidents::table> for Beside {}
+
+impl diesel::expression::SelectableExpression<incidents::table> for Beside {}
+
+impl diesel::query_builder::QueryFragment<Pg> for Beside {
+    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(
+            "json_build_array(\
+               (SELECT coalesce(json_agg(json_build_array(s.position, s.url, s.title, s.publisher, s.published_at) \
+                                         ORDER BY s.position), '[]') \
+                  FROM sources s WHERE s.incident_id = incidents.id), \
+               (SELECT coalesce(json_agg(json_build_array(e.system, e.value) ORDER BY e.system), '[]') \
+                  FROM external_ids e WHERE e.incident_id = incidents.id), \
+               (SELECT coalesce(json_agg(json_build_array(c.id, c.claimant, c.stance, c.target, c.responds_to, \
+                                                          c.stated_at, c.quote, c.source_url, c.created_at, c.counted) \
+                                         ORDER BY c.stated_at, c.id), '[]') \
+                  FROM claims c WHERE c.incident_id = incidents.id), \
+               (SELECT coalesce(json_agg(json_build_array(p.role, p.party) ORDER BY p.role, p.party), '[]') \
+                  FROM incident_parties p WHERE p.incident_id = incidents.id))::text",
+        );
+        Ok(())
+    }
 }
 
 type SourceValues = (i32, String, Option<String>, Option<String>, Option<DateTime<Utc>>);
@@ -187,11 +211,11 @@ type ClaimValues = (
 );
 
 #[derive(serde::Deserialize)]
-struct Beside(Vec<SourceValues>, Vec<(String, String)>, Vec<ClaimValues>, Vec<(String, String)>);
+struct BesideValues(Vec<SourceValues>, Vec<(String, String)>, Vec<ClaimValues>, Vec<(String, String)>);
 
 /// The record of `row` from the text of `beside()`.
 fn record(row: IncidentRow, beside: &str) -> QueryResult<IncidentRecord> {
-    let Beside(srcs, ext, cls, roles) =
+    let BesideValues(srcs, ext, cls, roles) =
         serde_json::from_str(beside).map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
     let id = row.id;
     Ok(IncidentRecord {
