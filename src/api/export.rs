@@ -231,8 +231,8 @@ async fn next_chunk(s: &mut ExportState) -> Result<Vec<u8>, ApiError> {
     let rows = store::page(&mut conn, &s.filter, s.order, s.after, CHUNK).await?;
     let last_page = (rows.len() as i64) < CHUNK;
     s.after = rows.last().map(|(_, p)| *p).or(s.after);
+    let records = store::records(&mut conn, rows.into_iter().map(|(r, _)| r).collect()).await?;
     drop(conn);
-    let records: Vec<_> = rows.into_iter().map(|(r, _)| r).collect();
     let views: Vec<IncidentView> = records.iter().map(IncidentView::from_record).collect();
     let mut bytes = chunk_bytes(s.format, &views, s.first, &mut s.wrote_feature)?;
     s.first = false;

@@ -1151,8 +1151,7 @@ pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) 
         Order::Occurred => None,
         Order::Changed => last.map(|p| cursor_at(p).encode()),
     };
-    drop(conn);
-    let records: Vec<_> = rows.into_iter().map(|(r, _)| r).collect();
+    let records = store::records(&mut conn, rows.into_iter().map(|(r, _)| r).collect()).await?;
     page_response(&req, Page { data: records.iter().map(IncidentView::from_record).collect(), next_cursor }, more)
 }
 

@@ -168,3 +168,46 @@ async fn batch_is_all_or_nothing() {
     assert_eq!(app.sql_count("SELECT count(*) AS n FROM incidents").await, 1005);
     assert_eq!(app.sql_count("SELECT count(*) AS n FROM revisions").await, 1005);
 }
+
+/// GET by id reads an incident with everything beside it in one statement,
+/// lists and exports load many at once: both give the same record, fields
+/// of every kind included (times with microseconds and offsets, nulls,
+/// several sources, external ids, a denial answering an accusation).
+#[tokio::test]
+async fn get_and_list_give_the_same_record() {
+    let app = spawn_app().await;
+    app.seed().await;
+    let mut body = incident("2024-05-01T03:15:00.123456+04:00", "mortar_fire");
+    body["sources"] = json!([
+        {"url": "https://example.org/a", "title": "A \"quoted\" title ✓", "publisher": "P",
+         "published_at": "2024-05-01T11:22:33.654321+04:00"},
+        {"url": "https://example.org/b"}
+    ]);
+    body["external_ids"] = json!({"acled": "ARM1", "ucdp": "U-2"});
+    body["claims"] = json!([{"claimant": "am-mod", "stance": "accuses", "target": "az-armed-forces",
+                             "stated_at": "2024-05-01T12:00:00Z", "quote": "line 1\nline 2"}]);
+    let created = app.post("/v1/incidents", &body).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let id = created.body["id"].as_str().unwrap().to_string();
+    let accusation = created.body["claims"][0]["id"].as_str().unwrap().to_string();
+    let denial = app
+        .post(
+            &format!("/v1/incidents/{id}/claims"),
+            &json!({"claimant": "az-mod", "stance": "denies", "responds_to": accusation,
+                    "stated_at": "2024-05-02T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(denial.status, 201, "{}", denial.text);
+
+    let one = app.get(&format!("/v1/incidents/{id}")).await;
+    assert_eq!(one.status, 200);
+    assert_eq!(one.body["sources"][0]["published_at"], "2024-05-01T07:22:33.654321Z");
+    assert_eq!(one.body["sources"][1]["published_at"], serde_json::Value::Null);
+    assert_eq!(one.body["external_ids"], json!({"acled": "ARM1", "ucdp": "U-2"}));
+    assert_eq!(one.body["claims"][1]["responds_to"], accusation.as_str());
+    assert_eq!(one.body["claims"][0]["quote"], "line 1\nline 2");
+    assert_eq!(one.body["attribution"]["deniers"], json!(["az-mod"]));
+    let list = app.get("/v1/incidents?limit=10").await;
+    assert_eq!(list.status, 200);
+    assert_eq!(list.body["data"][0], one.body);
+}
