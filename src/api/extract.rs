@@ -77,6 +77,31 @@ impl FromRequest for JsonValue {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = JsonBody::from_request(req, payload);
+        Box::pin(async move { body.await?.parse() })
+    }
+}
+
+/// A JSON body read but not parsed yet (the content type checked): for a
+/// handler that parses it only when its turn comes (a batch), so that
+/// waiting requests hold their bytes, not their parsed trees.
+pub struct JsonBody(web::Bytes);
+
+impl JsonBody {
+    pub fn parse(self) -> Result<JsonValue, ApiError> {
+        let value = serde_json::from_slice(&self.0).map_err(|e| ApiError::malformed_json(e.to_string()))?;
+        if let Some(pointer) = find_nul(&value, &mut String::new()) {
+            return Err(ApiError::field(pointer, "text cannot contain the NUL character (U+0000)"));
+        }
+        Ok(JsonValue(value))
+    }
+}
+
+impl FromRequest for JsonBody {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let req = req.clone();
         let bytes = web::Bytes::from_request(&req, payload);
         Box::pin(async move {
@@ -85,11 +110,7 @@ impl FromRequest for JsonValue {
                 413 => ApiError::payload_too_large("the request body is larger than this server accepts"),
                 _ => ApiError::bad_request(format!("the request body could not be read: {e}")),
             })?;
-            let value = serde_json::from_slice(&bytes).map_err(|e| ApiError::malformed_json(e.to_string()))?;
-            if let Some(pointer) = find_nul(&value, &mut String::new()) {
-                return Err(ApiError::field(pointer, "text cannot contain the NUL character (U+0000)"));
-            }
-            Ok(JsonValue(value))
+            Ok(JsonBody(bytes))
         })
     }
 }

@@ -15,7 +15,7 @@ use super::auth::{Actor, AsEditor, AsReporter, CanRead};
 use super::claims::{attribution, prepare_claims, ClaimContext, ClaimView, NewClaim};
 use super::common::{bad_cursor, not_modified, page_response, parse_limit, Cursor, Idempotency, Page, Written};
 use super::export::ExportFormat;
-use super::extract::{clip, from_value_at, JsonValue, QueryParams};
+use super::extract::{clip, from_value_at, JsonBody, JsonValue, QueryParams};
 use super::filters::{incident_filter, RawFilter};
 use crate::db::{DbConn, DbPool};
 use crate::domain::attribution::Attribution;
@@ -818,9 +818,12 @@ pub async fn batch(
     state: web::Data<AppState>,
     req: HttpRequest,
     AsReporter(actor): AsReporter,
-    body: JsonValue,
+    body: JsonBody,
 ) -> ApiResult<HttpResponse> {
-    let mut value = body.0;
+    // Bounded memory: a batch waits for its turn before it is parsed and
+    // written.
+    let _turn = state.batch_slots.acquire().await.map_err(ApiError::internal)?;
+    let mut value = body.parse()?.0;
     if let Some(extra) = value.as_object().and_then(|o| o.keys().find(|k| *k != "incidents")) {
         return Err(ApiError::field(format!("/{}", clip(extra)), "unknown field"));
     }
@@ -838,8 +841,6 @@ pub async fn batch(
             format!("1 to {MAX_BATCH} incidents per batch; this one has {}", items.len()),
         ));
     }
-    // Bounded memory: a batch waits for its turn before it is written.
-    let _turn = state.batch_slots.acquire().await.map_err(ApiError::internal)?;
     let mut conn = state.pool.get().await?;
     let actor2 = actor.clone();
     let outcome = conn
