@@ -10,7 +10,7 @@ use super::Conn;
 use crate::db::schema::{claims, incidents};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = claims, check_for_backend(Pg))]
+#[diesel(table_name = claims, check_for_backend(Pg), treat_none_as_default_value = false)]
 pub struct ClaimRow {
     pub id: Uuid,
     pub incident_id: Uuid,
@@ -28,7 +28,12 @@ pub struct ClaimRow {
 
 pub async fn insert_many(conn: &mut Conn, rows: &[ClaimRow]) -> QueryResult<()> {
     for chunk in rows.chunks(5000) {
-        diesel::insert_into(claims::table).values(chunk).execute(conn).await?;
+        match chunk {
+            // One row (a single POST): a statement of one shape, prepared
+            // once per connection; a slice is planned on every call.
+            [one] => diesel::insert_into(claims::table).values(one).execute(conn).await?,
+            _ => diesel::insert_into(claims::table).values(chunk).execute(conn).await?,
+        };
     }
     Ok(())
 }

@@ -16,7 +16,7 @@ use crate::db::schema::{claims, external_ids, incident_parties, incidents, sourc
 use crate::domain::attribution::Attribution;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = incidents, check_for_backend(Pg), treat_none_as_null = true)]
+#[diesel(table_name = incidents, check_for_backend(Pg), treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct IncidentRow {
     pub id: Uuid,
     pub version: i32,
@@ -90,7 +90,12 @@ pub async fn insert_many(
 ) -> QueryResult<()> {
     // PostgreSQL takes at most 65535 bind parameters per statement.
     for chunk in rows.chunks(1000) {
-        diesel::insert_into(incidents::table).values(chunk).execute(conn).await?;
+        match chunk {
+            // One row (a single POST): a statement of one shape, prepared
+            // once per connection; a slice is planned on every call.
+            [one] => diesel::insert_into(incidents::table).values(one).execute(conn).await?,
+            _ => diesel::insert_into(incidents::table).values(chunk).execute(conn).await?,
+        };
     }
     for chunk in srcs.chunks(5000) {
         diesel::insert_into(sources::table).values(chunk).execute(conn).await?;

@@ -22,7 +22,7 @@ pub struct RevisionRow {
 }
 
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = revisions)]
+#[diesel(table_name = revisions, treat_none_as_default_value = false)]
 pub struct NewRevision<'a> {
     pub incident_id: Uuid,
     pub version: i32,
@@ -33,7 +33,12 @@ pub struct NewRevision<'a> {
 
 pub async fn insert_many(conn: &mut Conn, rows: &[NewRevision<'_>]) -> QueryResult<()> {
     for chunk in rows.chunks(5000) {
-        diesel::insert_into(revisions::table).values(chunk).execute(conn).await?;
+        match chunk {
+            // One row (a single POST): a statement of one shape, prepared
+            // once per connection; a slice is planned on every call.
+            [one] => diesel::insert_into(revisions::table).values(one).execute(conn).await?,
+            _ => diesel::insert_into(revisions::table).values(chunk).execute(conn).await?,
+        };
     }
     Ok(())
 }
