@@ -156,19 +156,15 @@ pub async fn set_attribution(conn: &mut Conn, id: Uuid, a: &Attribution) -> Quer
         .map(|_| ())
 }
 
-/// Everything stored beside an incident, as one JSON text computed in the
-/// statement that reads the incident (so GET by id reads a record in one
-/// snapshot and one round trip; lists and exports load many records with
-/// one query per table, `records`, which is cheaper in bulk): its sources, external ids, claims and attribution
-/// rows, each in its order, as arrays of values. A type of its own, not an
-/// `sql` literal, so that statements using it are prepared once per
-/// connection.
+/// Everything stored beside an incident (its sources, external ids, claims
+/// and attribution rows, each in its order, as arrays of values), as one
+/// JSON text computed in the statement that reads the incident: GET by id
+/// reads a record in one snapshot and one round trip. (Lists and exports
+/// load many records with one query per table, `records`, which is cheaper
+/// in bulk.) A type of its own, not an `sql` literal, so that statements
+/// using it are prepared once per connection.
 #[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
 struct Beside;
-
-fn beside() -> Beside {
-    Beside
-}
 
 impl diesel::expression::Expression for Beside {
     type SqlType = Text;
@@ -219,7 +215,7 @@ type ClaimValues = (
 #[derive(serde::Deserialize)]
 struct BesideValues(Vec<SourceValues>, Vec<(String, String)>, Vec<ClaimValues>, Vec<(String, String)>);
 
-/// The record of `row` from the text of `beside()`.
+/// The record of `row` from the text of `Beside`.
 fn record(row: IncidentRow, beside: &str) -> QueryResult<IncidentRecord> {
     let BesideValues(srcs, ext, cls, roles) =
         serde_json::from_str(beside).map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
@@ -320,7 +316,7 @@ pub async fn records(conn: &mut Conn, rows: Vec<IncidentRow>) -> QueryResult<Vec
 /// One incident with everything beside it, in one statement.
 pub async fn get(conn: &mut Conn, id: Uuid) -> QueryResult<Option<IncidentRecord>> {
     let found: Option<(IncidentRow, String)> =
-        incidents::table.find(id).select((IncidentRow::as_select(), beside())).first(conn).await.optional()?;
+        incidents::table.find(id).select((IncidentRow::as_select(), Beside)).first(conn).await.optional()?;
     found.map(|(row, text)| record(row, &text)).transpose()
 }
 

@@ -179,7 +179,8 @@ impl RollupSpec {
 }
 
 /// The counts per period and group, and the total, as `stats::counts`
-/// gives them. `rolled_up` says whether `stat_zones` holds the zone.
+/// gives them, in one statement (`Combined`): from the rollups when
+/// `stat_zones` holds the zone, else from `stat_current`.
 pub async fn counts(conn: &mut Conn, spec: &RollupSpec) -> QueryResult<(Vec<Count>, i64)> {
     let whole = |gate| {
         [false, true].map(|total| (gate, Part::Narrow(NarrowQuery { spec, from: spec.from, to: spec.to, total })))
