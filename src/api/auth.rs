@@ -72,7 +72,7 @@ impl FromRequest for Actor {
                 .await?
                 .filter(|k| bool::from(k.key_hash.as_slice().ct_eq(&hash)))
                 .ok_or_else(|| unauthorized("invalid_token", "the key is unknown or revoked".into()))?;
-            key_store::touch(&mut conn, key.id).await?;
+            key_store::touch(&mut conn, &key).await?;
             Ok(Actor { key_id: Some(key.id.to_string()), role: Role::parse(&key.role).ok() })
         })
     }

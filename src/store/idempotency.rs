@@ -58,13 +58,45 @@ pub async fn begin(conn: &mut Conn, scope: &str, key: &str, request_hash: &[u8])
 }
 
 pub async fn save(conn: &mut Conn, scope: &str, key: &str, response: &SavedResponse) -> QueryResult<()> {
-    diesel::update(keys::table.find((scope, key)))
-        .set((
-            keys::status.eq(response.status as i16),
-            keys::headers.eq(serde_json::to_value(&response.headers).unwrap_or_default()),
-            keys::body.eq(&response.body),
-        ))
-        .execute(conn)
-        .await
-        .map(|_| ())
+    let save = Save {
+        scope,
+        key,
+        status: response.status as i16,
+        headers: serde_json::to_value(&response.headers).unwrap_or_default(),
+        body: &response.body,
+    };
+    save.execute(conn).await.map(|_| ())
+}
+
+/// `UPDATE idempotency_keys SET …` written as a statement of its own:
+/// diesel never caches an update, and this one runs on every POST with a
+/// key, so it is prepared once per connection instead of planned each time.
+struct Save<'a> {
+    scope: &'a str,
+    key: &'a str,
+    status: i16,
+    headers: serde_json::Value,
+    body: &'a [u8],
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for Save<'_> {
+    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
+        use diesel::sql_types::{Binary, Int2, Jsonb, Text};
+        out.push_sql("UPDATE idempotency_keys SET status = ");
+        out.push_bind_param::<Int2, _>(&self.status)?;
+        out.push_sql(", headers = ");
+        out.push_bind_param::<Jsonb, _>(&self.headers)?;
+        out.push_sql(", body = ");
+        out.push_bind_param::<Binary, _>(&self.body)?;
+        out.push_sql(" WHERE scope = ");
+        out.push_bind_param::<Text, _>(&self.scope)?;
+        out.push_sql(" AND key = ");
+        out.push_bind_param::<Text, _>(&self.key)?;
+        Ok(())
+    }
+}
+
+impl diesel::query_builder::QueryId for Save<'_> {
+    type QueryId = Save<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
 }

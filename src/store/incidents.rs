@@ -140,15 +140,7 @@ pub async fn set_attribution(conn: &mut Conn, id: Uuid, a: &Attribution) -> Quer
         .execute(conn)
         .await?;
     diesel::delete(incident_parties::table.filter(incident_parties::incident_id.eq(id))).execute(conn).await?;
-    let rows: Vec<_> = a
-        .roles()
-        .map(|(role, party)| {
-            (incident_parties::incident_id.eq(id), incident_parties::role.eq(role), incident_parties::party.eq(party))
-        })
-        .collect();
-    if !rows.is_empty() {
-        diesel::insert_into(incident_parties::table).values(rows).execute(conn).await?;
-    }
+    insert_roles(conn, std::iter::once((id, a))).await?;
     diesel::update(incidents::table.find(id))
         .set((incidents::denied.eq(a.denied), incidents::disputed.eq(a.disputed)))
         .execute(conn)
@@ -468,21 +460,40 @@ pub async fn insert_roles<'a>(
     conn: &mut Conn,
     items: impl Iterator<Item = (Uuid, &'a Attribution)>,
 ) -> QueryResult<()> {
-    let rows: Vec<_> = items
-        .flat_map(|(id, a)| {
-            a.roles()
-                .map(move |(role, party)| {
-                    (
-                        incident_parties::incident_id.eq(id),
-                        incident_parties::role.eq(role),
-                        incident_parties::party.eq(party.to_string()),
-                    )
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    for chunk in rows.chunks(10000) {
-        diesel::insert_into(incident_parties::table).values(chunk).execute(conn).await?;
+    let mut rows = Roles::default();
+    for (id, a) in items {
+        for (role, party) in a.roles() {
+            rows.incident_ids.push(id);
+            rows.roles.push(role);
+            rows.parties.push(party.to_string());
+        }
+    }
+    if !rows.incident_ids.is_empty() {
+        rows.execute(conn).await?;
     }
     Ok(())
+}
+
+/// Attribution rows inserted from three arrays: one statement text for any
+/// number of rows, so it is prepared once per connection (diesel plans a
+/// multi-row `VALUES` afresh each time, its text depending on the count).
+#[derive(Default, diesel::query_builder::QueryId)]
+struct Roles {
+    incident_ids: Vec<Uuid>,
+    roles: Vec<&'static str>,
+    parties: Vec<String>,
+}
+
+impl diesel::query_builder::QueryFragment<Pg> for Roles {
+    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        use diesel::sql_types::{Array, Uuid as SqlUuid};
+        out.push_sql("INSERT INTO incident_parties (incident_id, role, party) SELECT * FROM unnest(");
+        out.push_bind_param::<Array<SqlUuid>, _>(&self.incident_ids)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.roles)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.parties)?;
+        out.push_sql(")");
+        Ok(())
+    }
 }

@@ -36,12 +36,19 @@ pub async fn find_active(conn: &mut Conn, hash: &[u8]) -> QueryResult<Option<Key
         .optional()
 }
 
-/// Records a use, at most once a minute per key so that reads stay reads.
-pub async fn touch(conn: &mut Conn, id: Uuid) -> QueryResult<()> {
-    diesel::update(api_keys::table.find(id))
-        .filter(
-            api_keys::last_used_at.is_null().or(api_keys::last_used_at.lt(Utc::now() - chrono::Duration::seconds(60))),
-        )
+/// How often a key's `last_used_at` is brought up to date.
+const TOUCH_EVERY: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
+/// Records a use of `key`, at most once a minute per key so that reads stay
+/// reads: nothing is sent when the row just read says the last record is
+/// recent, and the update re-checks it, for concurrent requests.
+pub async fn touch(conn: &mut Conn, key: &KeyRow) -> QueryResult<()> {
+    let due = Utc::now() - TOUCH_EVERY;
+    if key.last_used_at.is_some_and(|t| t >= due) {
+        return Ok(());
+    }
+    diesel::update(api_keys::table.find(key.id))
+        .filter(api_keys::last_used_at.is_null().or(api_keys::last_used_at.lt(due)))
         .set(api_keys::last_used_at.eq(diesel::dsl::now))
         .execute(conn)
         .await
