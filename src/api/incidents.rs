@@ -869,8 +869,12 @@ pub async fn batch(
             )
             .await
         })
-        .await?;
-    Ok(outcome.into_response())
+        .await;
+    // Sending a batch grew this connection's buffers to megabytes, which a
+    // pooled connection keeps for good: it is closed instead of going back
+    // to the pool, and the pool opens a fresh one when it needs it.
+    drop(deadpool::managed::Object::take(conn));
+    Ok(outcome?.into_response())
 }
 
 /// One incident with its claims and attribution.
