@@ -209,7 +209,7 @@ pub async fn run(pool: &DbPool, file: &str) -> anyhow::Result<Summary> {
 async fn import(pool: &DbPool, path: &Path) -> anyhow::Result<Summary> {
     let format = detect(path)?;
     let mut conn = pool.get().await?;
-    let h = Hierarchy::load(&mut conn).await?;
+    let h = Hierarchy::load(&conn).await?;
 
     // Pass 1: check every record.
     let count = records(path, format)?.count() as u64;

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::auth::Actor;
 use crate::error::{ApiError, FieldError};
 use crate::store::idempotency::{self, Begin, SavedResponse};
+use crate::store::parties::Hierarchy;
 use crate::store::Conn;
 
 /// A write's answer, as it is sent and as it is saved for replays.
@@ -99,13 +100,20 @@ impl Idempotency {
     }
 
     /// The saved answer when this is a retry.
-    pub async fn begin(&self, conn: &mut Conn) -> Result<Option<Outcome>, ApiError> {
+    pub async fn begin(&self, conn: &Conn) -> Result<Option<Outcome>, ApiError> {
         let Some(key) = &self.key else { return Ok(None) };
         match idempotency::begin(conn, &self.scope, key, &self.hash).await? {
             Begin::Fresh => Ok(None),
             Begin::Replay(saved) => Ok(Some(Outcome { saved, replayed: true })),
             Begin::Mismatch => Err(ApiError::idempotency_mismatch()),
         }
+    }
+
+    /// `begin`, and the parties' hierarchy that a write checks against,
+    /// sent together: one round trip instead of two.
+    pub async fn begin_with_parties(&self, conn: &Conn) -> Result<(Option<Outcome>, Hierarchy), ApiError> {
+        let parties = async { Hierarchy::load(conn).await.map_err(ApiError::from) };
+        futures_util::try_join!(self.begin(conn), parties)
     }
 
     /// Saves the answer with the key.

@@ -742,9 +742,6 @@ pub async fn insert_prepared(
     let sources: Vec<SourceRow> = prepared.iter().flat_map(|p| p.record.sources.clone()).collect();
     let ext: Vec<ExternalIdRow> = prepared.iter().flat_map(|p| p.record.external_ids.clone()).collect();
     let claims: Vec<ClaimRow> = prepared.iter().flat_map(|p| p.record.claims.clone()).collect();
-    store::insert_many(conn, &rows, &sources, &ext).await?;
-    claim_store::insert_many(conn, &claims).await?;
-    store::insert_roles(conn, prepared.iter().map(|p| (p.record.row.id, &p.attribution))).await?;
     let views: Vec<IncidentView> = prepared.iter().map(|p| IncidentView::from_record(&p.record)).collect();
     let revs = views
         .iter()
@@ -758,7 +755,15 @@ pub async fn insert_prepared(
             })
         })
         .collect::<ApiResult<Vec<_>>>()?;
-    revisions::insert_many(conn, &revs).await?;
+    store::insert_many(conn, &rows, &sources, &ext).await?;
+    // What refers to the incidents, sent together (pipelined): PostgreSQL
+    // runs them one after the other as ever, in one round trip instead of three.
+    let conn: &Conn = conn;
+    futures_util::try_join!(
+        claim_store::insert_many(conn, &claims),
+        store::insert_roles(conn, prepared.iter().map(|p| (p.record.row.id, &p.attribution))),
+        revisions::insert_many(conn, &revs),
+    )?;
     Ok(views)
 }
 
@@ -785,10 +790,10 @@ pub async fn create(
     let idem = Idempotency::new(&req, &actor, &value)?;
     let outcome = conn
         .transaction::<_, ApiError, _>(async |conn| {
-            if let Some(replay) = idem.begin(conn).await? {
+            let (replay, h) = idem.begin_with_parties(conn).await?;
+            if let Some(replay) = replay {
                 return Ok(replay);
             }
-            let h = Hierarchy::load(conn).await?;
             let mut errors = Vec::new();
             let prepared = prepare(value, "", &h, crate::store::now(), &mut errors);
             let prepared = match prepared {
@@ -845,10 +850,10 @@ pub async fn batch(
     let actor2 = actor.clone();
     let outcome = conn
         .transaction::<_, ApiError, _>(async |conn| {
-            if let Some(replay) = idem.begin(conn).await? {
+            let (replay, h) = idem.begin_with_parties(conn).await?;
+            if let Some(replay) = replay {
                 return Ok(replay);
             }
-            let h = Hierarchy::load(conn).await?;
             let now = crate::store::now();
             let mut errors = Vec::new();
             let prepared: Vec<Option<Prepared>> = items
@@ -1117,8 +1122,8 @@ pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) 
                 "an export holds every matching incident; it takes no limit or cursor",
             ));
         }
-        let (mut conn, pool) = lagging_read(&state, &raw).await?;
-        let filter = raw.resolve(&Hierarchy::load(&mut conn).await?);
+        let (conn, pool) = lagging_read(&state, &raw).await?;
+        let filter = raw.resolve(&Hierarchy::load(&conn).await?);
         drop(conn);
         let name = format!("incidents-{}.{}", crate::store::now().format("%Y%m%dT%H%M%SZ"), format.extension());
         return Ok(HttpResponse::Ok()
@@ -1139,7 +1144,7 @@ pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) 
         })
         .transpose()?;
     let (mut conn, _) = lagging_read(&state, &raw).await?;
-    let h = Hierarchy::load(&mut conn).await?;
+    let h = Hierarchy::load(&conn).await?;
     let filter = raw.resolve(&h);
     let mut rows = store::page(&mut conn, &filter, order, after, limit + 1).await?;
     let more = rows.len() as i64 > limit;

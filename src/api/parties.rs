@@ -103,7 +103,7 @@ fn check_name(name: &str, pointer: &str, errors: &mut Vec<FieldError>) {
 pub async fn list(state: web::Data<AppState>, _read: CanRead) -> ApiResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
     let rows = parties::list(&mut conn).await?;
-    let h = Hierarchy::load(&mut conn).await?;
+    let h = Hierarchy::load(&conn).await?;
     Ok(HttpResponse::Ok().json(PartyList { data: rows.into_iter().map(|r| view(r, &h)).collect() }))
 }
 
@@ -119,7 +119,7 @@ pub async fn get(state: web::Data<AppState>, _read: CanRead, slug: web::Path<Str
     let slug = PartySlug::parse(&slug).map_err(|_| no_party(&slug))?;
     let mut conn = state.pool.get().await?;
     let row = parties::get(&mut conn, slug.as_str()).await?.ok_or_else(|| no_party(slug.as_str()))?;
-    let h = Hierarchy::load(&mut conn).await?;
+    let h = Hierarchy::load(&conn).await?;
     Ok(HttpResponse::Ok().json(view(row, &h)))
 }
 

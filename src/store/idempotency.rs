@@ -28,11 +28,13 @@ pub enum Begin {
     Mismatch,
 }
 
-pub async fn begin(conn: &mut Conn, scope: &str, key: &str, request_hash: &[u8]) -> QueryResult<Begin> {
+/// Takes a shared connection, so that it can be sent in the same round trip
+/// as another statement (pipelined).
+pub async fn begin(mut conn: &Conn, scope: &str, key: &str, request_hash: &[u8]) -> QueryResult<Begin> {
     let inserted = diesel::insert_into(keys::table)
         .values((keys::scope.eq(scope), keys::key.eq(key), keys::request_hash.eq(request_hash)))
         .on_conflict_do_nothing()
-        .execute(conn)
+        .execute(&mut conn)
         .await?;
     if inserted == 1 {
         return Ok(Begin::Fresh);
@@ -40,7 +42,7 @@ pub async fn begin(conn: &mut Conn, scope: &str, key: &str, request_hash: &[u8])
     let (hash, status, headers, body): (Vec<u8>, Option<i16>, Option<serde_json::Value>, Option<Vec<u8>>) = keys::table
         .find((scope, key))
         .select((keys::request_hash, keys::status, keys::headers, keys::body))
-        .first(conn)
+        .first(&mut conn)
         .await?;
     if hash != request_hash {
         return Ok(Begin::Mismatch);

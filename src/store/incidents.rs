@@ -457,7 +457,7 @@ pub async fn page(
 /// Stores the attribution roles of new incidents (their `denied` and
 /// `disputed` columns were inserted with the rows).
 pub async fn insert_roles<'a>(
-    conn: &mut Conn,
+    mut conn: &Conn,
     items: impl Iterator<Item = (Uuid, &'a Attribution)>,
 ) -> QueryResult<()> {
     let mut rows = Roles::default();
@@ -469,7 +469,7 @@ pub async fn insert_roles<'a>(
         }
     }
     if !rows.incident_ids.is_empty() {
-        rows.execute(conn).await?;
+        rows.execute(&mut conn).await?;
     }
     Ok(())
 }

@@ -67,9 +67,9 @@ pub async fn lock_hierarchy(conn: &mut Conn) -> QueryResult<()> {
 
 /// Every party's parent, for walking the hierarchy in memory (the table
 /// is small: hundreds of rows).
-pub async fn parents(conn: &mut Conn) -> QueryResult<HashMap<String, Option<String>>> {
+pub async fn parents(mut conn: &Conn) -> QueryResult<HashMap<String, Option<String>>> {
     let rows: Vec<(String, Option<String>)> =
-        parties::table.select((parties::slug, parties::parent)).load(conn).await?;
+        parties::table.select((parties::slug, parties::parent)).load(&mut conn).await?;
     Ok(rows.into_iter().collect())
 }
 
@@ -79,7 +79,9 @@ pub struct Hierarchy {
 }
 
 impl Hierarchy {
-    pub async fn load(conn: &mut Conn) -> QueryResult<Self> {
+    /// Takes a shared connection, so that it can be read in the same round
+    /// trip as another statement (pipelined).
+    pub async fn load(conn: &Conn) -> QueryResult<Self> {
         Ok(Self { parents: parents(conn).await? })
     }
 

@@ -31,13 +31,13 @@ pub struct NewRevision<'a> {
     pub changes: serde_json::Value,
 }
 
-pub async fn insert_many(conn: &mut Conn, rows: &[NewRevision<'_>]) -> QueryResult<()> {
+pub async fn insert_many(mut conn: &Conn, rows: &[NewRevision<'_>]) -> QueryResult<()> {
     for chunk in rows.chunks(5000) {
         match chunk {
             // One row (a single POST): a statement of one shape, prepared
             // once per connection; a slice is planned on every call.
-            [one] => diesel::insert_into(revisions::table).values(one).execute(conn).await?,
-            _ => diesel::insert_into(revisions::table).values(chunk).execute(conn).await?,
+            [one] => diesel::insert_into(revisions::table).values(one).execute(&mut conn).await?,
+            _ => diesel::insert_into(revisions::table).values(chunk).execute(&mut conn).await?,
         };
     }
     Ok(())
