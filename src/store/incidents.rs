@@ -256,39 +256,39 @@ pub async fn records(conn: &mut Conn, rows: Vec<IncidentRow>) -> QueryResult<Vec
     let mut cls: HashMap<Uuid, Vec<ClaimRow>> = HashMap::new();
     let mut roles: HashMap<Uuid, Vec<(String, String)>> = HashMap::new();
     if !ids.is_empty() {
-        let s: Vec<SourceRow> = sources::table
-            .filter(sources::incident_id.eq_any(&ids))
-            .order((sources::incident_id, sources::position))
-            .select(SourceRow::as_select())
-            .load(conn)
-            .await?;
+        // Four independent reads sent together (pipelined): one round trip.
+        let conn: &Conn = conn;
+        let (s, e, c, p) = futures_util::try_join!(
+            sources::table
+                .filter(sources::incident_id.eq_any(&ids))
+                .order((sources::incident_id, sources::position))
+                .select(SourceRow::as_select())
+                .load::<SourceRow>(&mut &*conn),
+            external_ids::table
+                .filter(external_ids::incident_id.eq_any(&ids))
+                .order((external_ids::incident_id, external_ids::system))
+                .select(ExternalIdRow::as_select())
+                .load::<ExternalIdRow>(&mut &*conn),
+            claims::table
+                .filter(claims::incident_id.eq_any(&ids))
+                .order((claims::incident_id, claims::stated_at, claims::id))
+                .select(ClaimRow::as_select())
+                .load::<ClaimRow>(&mut &*conn),
+            incident_parties::table
+                .filter(incident_parties::incident_id.eq_any(&ids))
+                .order((incident_parties::incident_id, incident_parties::role, incident_parties::party))
+                .select((incident_parties::incident_id, incident_parties::role, incident_parties::party))
+                .load::<(Uuid, String, String)>(&mut &*conn),
+        )?;
         for r in s {
             srcs.entry(r.incident_id).or_default().push(r);
         }
-        let e: Vec<ExternalIdRow> = external_ids::table
-            .filter(external_ids::incident_id.eq_any(&ids))
-            .order((external_ids::incident_id, external_ids::system))
-            .select(ExternalIdRow::as_select())
-            .load(conn)
-            .await?;
         for r in e {
             ext.entry(r.incident_id).or_default().push(r);
         }
-        let c: Vec<ClaimRow> = claims::table
-            .filter(claims::incident_id.eq_any(&ids))
-            .order((claims::incident_id, claims::stated_at, claims::id))
-            .select(ClaimRow::as_select())
-            .load(conn)
-            .await?;
         for r in c {
             cls.entry(r.incident_id).or_default().push(r);
         }
-        let p: Vec<(Uuid, String, String)> = incident_parties::table
-            .filter(incident_parties::incident_id.eq_any(&ids))
-            .order((incident_parties::incident_id, incident_parties::role, incident_parties::party))
-            .select((incident_parties::incident_id, incident_parties::role, incident_parties::party))
-            .load(conn)
-            .await?;
         for (id, role, party) in p {
             roles.entry(id).or_default().push((role, party));
         }
