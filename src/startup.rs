@@ -15,7 +15,6 @@ use crate::config::{DatabaseArgs, HttpArgs};
 use crate::db::replica::Replica;
 use crate::db::{self, DbConn, DbPool};
 use crate::error::ApiError;
-use crate::store::stats::Count;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -27,7 +26,7 @@ pub struct AppState {
     /// Where lists, exports and counts may go.
     pub replica: Option<Arc<Replica>>,
     /// Counts being computed, which an identical request may still join.
-    pub stats_flights: Arc<Coalescer<(Vec<Count>, i64)>>,
+    pub stats_flights: Arc<Coalescer<crate::api::stats::SharedCounts>>,
     /// Changes folded into the rollups (see `store::rollup`).
     pub folded: prometheus::IntCounter,
     /// Turns for writing a batch (`HttpArgs::batch_concurrency`).

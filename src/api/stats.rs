@@ -118,6 +118,7 @@ fn parse_bound(s: &str, tz: Tz) -> Result<DateTime<Utc>, String> {
         .map_err(|_| format!("`{}` is neither an RFC 3339 time nor a YYYY-MM-DD date", clip(s)))
 }
 
+#[derive(Clone, Copy)]
 enum Format {
     Json,
     Csv,
@@ -212,7 +213,7 @@ async fn answer(state: web::Data<AppState>, req: HttpRequest, claims: bool) -> A
             close();
             if let Some(spec) = &rollup {
                 // One statement (see `rollup::counts`).
-                return Ok(rollup::counts(&mut conn, spec).await?);
+                return Ok(SharedCounts::new(rollup::counts(&mut conn, spec).await?));
             }
             conn.build_transaction()
                 .read_only()
@@ -236,12 +237,70 @@ async fn answer(state: web::Data<AppState>, req: HttpRequest, claims: bool) -> A
                     Ok(stats::counts(conn, &spec).await?)
                 })
                 .await
+                .map(SharedCounts::new)
         })
         .await?;
-    let (counts, total) = (shared.0.clone(), shared.1);
+    // Requests that shared the query also share its answer, rendered once
+    // per format (identical requests, identical bodies).
+    let cell = match format {
+        Format::Json => &shared.json,
+        Format::Csv => &shared.csv,
+    };
+    let (bytes, etag) = match cell.get() {
+        Some(rendered) => rendered.clone(),
+        None => {
+            let rendered = render(&shared, group_by, &periods, tz, from, to, interval, measure, by, format)?;
+            let _ = cell.set(rendered.clone());
+            rendered
+        }
+    };
+    if not_modified(&req, &etag) {
+        return Ok(HttpResponse::NotModified().insert_header((header::ETAG, etag)).finish());
+    }
+    let content_type = match format {
+        Format::Json => "application/json",
+        Format::Csv => "text/csv; charset=utf-8",
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header((header::VARY, "Accept"))
+        .content_type(content_type)
+        .body(bytes))
+}
 
+/// A count as identical requests share it: the rows, the total, and the
+/// answer once rendered in each format, with its ETag.
+pub struct SharedCounts {
+    counts: Vec<Count>,
+    total: i64,
+    json: std::sync::OnceLock<(web::Bytes, String)>,
+    csv: std::sync::OnceLock<(web::Bytes, String)>,
+}
+
+impl SharedCounts {
+    fn new((counts, total): (Vec<Count>, i64)) -> Self {
+        Self { counts, total, json: Default::default(), csv: Default::default() }
+    }
+}
+
+/// The answer's body in `format`, and its ETag.
+#[allow(clippy::too_many_arguments)]
+fn render(
+    shared: &SharedCounts,
+    group_by: Vec<(String, Dimension)>,
+    periods: &[NaiveDate],
+    tz: Tz,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    interval: Interval,
+    measure: Measure,
+    by: &str,
+    format: Format,
+) -> ApiResult<(web::Bytes, String)> {
+    let (counts, total) = (shared.counts.clone(), shared.total);
     let names: Vec<String> = group_by.into_iter().map(|(n, _)| n).collect();
-    let stats = zero_filled(&names, &periods, counts, tz);
+    let stats = zero_filled(&names, periods, counts, tz);
     let body = Stats {
         interval,
         tz: tz.name().to_string(),
@@ -260,20 +319,12 @@ async fn answer(state: web::Data<AppState>, req: HttpRequest, claims: bool) -> A
         buckets: stats,
         total,
     };
-    let (bytes, content_type) = match format {
-        Format::Json => (serde_json::to_vec(&body).map_err(ApiError::internal)?, "application/json"),
-        Format::Csv => (to_csv(&body)?, "text/csv; charset=utf-8"),
+    let bytes = match format {
+        Format::Json => serde_json::to_vec(&body).map_err(ApiError::internal)?,
+        Format::Csv => to_csv(&body)?,
     };
     let etag = body_etag(&bytes);
-    if not_modified(&req, &etag) {
-        return Ok(HttpResponse::NotModified().insert_header((header::ETAG, etag)).finish());
-    }
-    Ok(HttpResponse::Ok()
-        .insert_header((header::ETAG, etag))
-        .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .insert_header((header::VARY, "Accept"))
-        .content_type(content_type)
-        .body(bytes))
+    Ok((bytes.into(), etag))
 }
 
 /// The count as the rollups take it, when they can answer it: filters on
