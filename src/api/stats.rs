@@ -200,9 +200,15 @@ async fn answer(state: web::Data<AppState>, req: HttpRequest, claims: bool) -> A
     })?;
 
     // Identical counts asked for at once share one query (see `coalesce`).
-    let key: String = url::form_urlencoded::Serializer::new(format!("{}?", req.path()))
-        .extend_pairs(url::form_urlencoded::parse(req.query_string().as_bytes()).filter(|(k, _)| k != "format"))
-        .finish();
+    // Without `to`, a count runs up to its own arrival: two such requests
+    // are identical only if they arrived at the same instant (sharing an
+    // earlier one's range could leave out a write answered in between).
+    let mut key = url::form_urlencoded::Serializer::new(format!("{}?", req.path()));
+    key.extend_pairs(url::form_urlencoded::parse(req.query_string().as_bytes()).filter(|(k, _)| k != "format"));
+    if to_raw.is_none() {
+        key.append_pair("to", &to.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+    }
+    let key = key.finish();
     let dimensions: Vec<Dimension> = group_by.iter().map(|(_, d)| *d).collect();
     let rollup = if claims { None } else { rollup_spec(&raw, &dimensions, tz, by, interval, from, to, measure) };
     let tz_name = tz.name().to_string();
@@ -442,7 +448,8 @@ fn to_csv(stats: &Stats) -> ApiResult<Vec<u8>> {
 /// (`created_at`). Counts are exact and include every write answered before
 /// the request. Identical requests that arrive while one of them is still
 /// waiting to start share its computation (dashboards polling the same
-/// panel), which keeps that guarantee.
+/// panel), which keeps that guarantee; a request without `to` counts up to
+/// its own arrival, so it shares only with requests of the same instant.
 ///
 /// Speed: in a zone the server keeps daily rollups for (`UTC`, `Asia/Baku`
 /// and `Asia/Yerevan` unless the operator chose others), a count that groups
