@@ -588,3 +588,46 @@ async fn identical_concurrent_counts_share_one_query() {
     assert_eq!(queried + shared, 12, "{metrics}");
     assert!(queried <= 3, "the waiting counts should have shared a query: {queried} queried, {shared} shared");
 }
+
+/// A count without `to` runs up to its own arrival. While an earlier
+/// identical-looking count waits for its turn, a write is answered, and a
+/// count asked after it must include it: it may not join the earlier
+/// request's range.
+#[tokio::test]
+async fn count_without_to_includes_writes_answered_before_it() {
+    use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+    let http = ceasefire::config::HttpArgs { workers: Some(2), rate_limit: 0, ..Default::default() };
+    let app = crate::helpers::spawn_app_with_pool(http, 5, 10_000, 30_000).await;
+    app.seed().await;
+    let from = (chrono::Utc::now() - chrono::Duration::days(2)).format("%Y-%m-%d");
+    let path = format!("/v1/stats/incidents?interval=day&by=reported&from={from}");
+    let total = |body: &str| serde_json::from_str::<Value>(body).unwrap()["total"].as_i64().unwrap();
+    let created = app.post("/v1/incidents", &crate::helpers::incident("2024-03-05T10:00:00Z", "mortar_fire")).await;
+    assert_eq!(created.status, 201);
+    let before = app.get(&path).await;
+    assert_eq!(before.status, 200, "{}", before.text);
+    assert_eq!(total(&before.text), 1, "{}", before.text);
+
+    // Hold the daily rollups, which these counts read: the first waits
+    // inside its query, the second waits for its turn.
+    let mut blocker = AsyncPgConnection::establish(&crate::helpers::url_for(&app.db_name)).await.unwrap();
+    blocker.batch_execute("BEGIN; LOCK TABLE stat_single IN ACCESS EXCLUSIVE MODE").await.unwrap();
+    let ask = || {
+        let (client, url) = (app.client.clone(), app.url(&path));
+        tokio::spawn(async move { client.get(url).send().await.unwrap().text().await.unwrap() })
+    };
+    let running = ask();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let waiting = ask();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let written = app.post("/v1/incidents", &crate::helpers::incident("2024-03-06T10:00:00Z", "mortar_fire")).await;
+    assert_eq!(written.status, 201, "{}", written.text);
+    let after = ask();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    blocker.batch_execute("COMMIT").await.unwrap();
+
+    assert_eq!(total(&running.await.unwrap()), 1);
+    assert_eq!(total(&waiting.await.unwrap()), 1);
+    let after = after.await.unwrap();
+    assert_eq!(total(&after), 2, "a count asked after a write's 201 must include it: {after}");
+}
