@@ -139,6 +139,36 @@ pub struct HttpArgs {
     /// written, so this bounds the server's memory.
     #[arg(long, env = "CEASEFIRE_BATCH_CONCURRENCY", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
     pub batch_concurrency: u16,
+    /// The most buckets (periods × groups) one count may answer; a larger
+    /// one is a 400 that names its size, refused before it is rendered.
+    #[arg(long, env = "CEASEFIRE_MAX_BUCKETS", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_buckets: u64,
+    /// Expensive reads (counts the rollups cannot answer, `q`, `bbox`,
+    /// `include_deleted`, exports) this instance runs at once; more wait up
+    /// to a second, then get 429. Reads by id and writes never wait for them.
+    #[arg(long, env = "CEASEFIRE_EXPENSIVE_READS", default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..))]
+    pub expensive_reads: u16,
+    /// Expensive reads one client (API key, or address without a key) runs
+    /// at once on this instance; one more is a 429 at once.
+    #[arg(long, env = "CEASEFIRE_EXPENSIVE_READS_PER_CLIENT", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    pub expensive_reads_per_client: u16,
+    /// Proxies (addresses or CIDRs, comma-separated) whose `Forwarded` or
+    /// `X-Forwarded-For` header names the client, for per-client limits.
+    /// Headers from any other peer are ignored.
+    #[arg(long, env = "CEASEFIRE_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_net)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Seconds a client has to send a request's head, and again its body;
+    /// slower ones get 408.
+    #[arg(long, env = "CEASEFIRE_REQUEST_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout: u64,
+    /// How long an `Idempotency-Key` is remembered, in seconds (default 24
+    /// hours); older ones are purged in the background.
+    #[arg(long, env = "CEASEFIRE_IDEMPOTENCY_TTL", default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(60..))]
+    pub idempotency_ttl: u64,
+    /// Seconds between the refreshes of the totals on /metrics (incidents,
+    /// claims), which a scrape never computes itself.
+    #[arg(long, env = "CEASEFIRE_TOTALS_REFRESH", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub totals_refresh: u64,
 }
 
 impl Default for HttpArgs {
@@ -152,6 +182,13 @@ impl Default for HttpArgs {
             rate_burst: 200,
             cors_origins: Vec::new(),
             batch_concurrency: 2,
+            max_buckets: 100_000,
+            expensive_reads: 3,
+            expensive_reads_per_client: 2,
+            trusted_proxies: Vec::new(),
+            request_timeout: 30,
+            idempotency_ttl: 86_400,
+            totals_refresh: 30,
         }
     }
 }
@@ -177,6 +214,14 @@ pub enum KeysCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+}
+
+/// An address or a CIDR block.
+pub fn parse_net(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("`{s}` is neither an IP address nor a CIDR block"))
 }
 
 fn parse_role(s: &str) -> Result<crate::domain::Role, String> {

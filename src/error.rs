@@ -228,9 +228,40 @@ impl From<diesel::result::Error> for ApiError {
                 )
             }
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => Self::conflict("the record exists already"),
+            // A value PostgreSQL cannot take (SQLSTATE class 22: out of
+            // range, invalid syntax, overflow) came from the request, since
+            // stored values are valid: the client's error, never a 500.
+            Error::DatabaseError(DatabaseErrorKind::Unknown, info) if is_data_exception(info.message()) => {
+                tracing::warn!(error = %info.message(), "PostgreSQL refused a value the code let through");
+                Self::bad_request(format!("a value of the request is out of range: {}", info.message()))
+            }
             _ => Self::internal(format!("{e} ({e:?})")),
         }
     }
+}
+
+/// The messages of PostgreSQL's data exceptions (SQLSTATE class 22), which
+/// diesel-async does not pass on as codes.
+fn is_data_exception(message: &str) -> bool {
+    [
+        "out of range",
+        "invalid input syntax",
+        "invalid input value",
+        "numeric field overflow",
+        "value too long",
+        "division by zero",
+        "invalid regular expression",
+        "invalid escape",
+        "is not recognized",
+        "invalid byte sequence",
+        "null character not permitted",
+        "unsupported Unicode escape",
+        "invalid time zone",
+        "invalid value for",
+        "array size exceeds",
+    ]
+    .iter()
+    .any(|m| message.contains(m))
 }
 
 fn is_server_going_away(message: &str) -> bool {

@@ -37,7 +37,12 @@ type Records = Box<dyn Iterator<Item = Result<Record, (u64, String)>> + Send>;
 
 /// A CSV row back into the JSON of an incident.
 fn csv_to_json(header: &csv::StringRecord, row: &csv::StringRecord) -> Result<Value, String> {
-    let get = |name: &str| header.iter().position(|h| h == name).and_then(|i| row.get(i)).unwrap_or("");
+    // Cells were neutralized for spreadsheets on export (`domain::spreadsheet`).
+    let get = |name: &str| {
+        crate::domain::spreadsheet::restore(
+            header.iter().position(|h| h == name).and_then(|i| row.get(i)).unwrap_or(""),
+        )
+    };
     let text = |name: &str| match get(name) {
         "" => Value::Null,
         s => Value::String(s.to_string()),

@@ -31,6 +31,19 @@ pub struct AppState {
     pub folded: prometheus::IntCounter,
     /// Turns for writing a batch (`HttpArgs::batch_concurrency`).
     pub batch_slots: Arc<tokio::sync::Semaphore>,
+    /// Signs and verifies pagination cursors.
+    pub cursor_key: crate::api::common::CursorKey,
+    /// The most buckets one count may answer.
+    pub max_buckets: usize,
+    /// Permits for expensive reads.
+    pub expensive: Arc<crate::api::expensive::ExpensiveReads>,
+    /// Whose forwarding headers name the client.
+    pub trusted_proxies: Arc<crate::api::client::TrustedProxies>,
+    /// The zones the rollups keep (refreshed in the background), to tell a
+    /// count the rollups answer from one that reads the rows.
+    pub rolled_up_zones: Arc<std::sync::RwLock<Vec<String>>>,
+    /// How long a client has to send a request body.
+    pub body_timeout: Duration,
 }
 
 impl AppState {
@@ -60,6 +73,11 @@ impl Application {
             tracing::info!(migrations = ?applied, "applied migrations");
         }
         let pool = db::build_pool(&url, database)?;
+        let (cursor_key, rolled_up_zones) = {
+            let mut conn = pool.get().await.context("connecting to PostgreSQL")?;
+            let key = crate::api::common::CursorKey::new(crate::store::secrets::cursor(&mut conn).await?);
+            (key, Arc::new(std::sync::RwLock::new(crate::store::rollup::zones(&mut conn).await?)))
+        };
         // A replica that does not answer quickly is skipped, not waited for.
         let replica = match database.database_read_url.as_deref().filter(|u| !u.is_empty()) {
             Some(read_url) => {
@@ -80,6 +98,19 @@ impl Application {
             "Incident changes folded into the rollups of the counts by this instance",
         )?;
         tokio::spawn(crate::store::rollup::keep_folding(pool.clone(), folded.clone(), Duration::from_secs(1)));
+        let incidents = prometheus::IntGauge::new("ceasefire_incidents", "Incidents recorded and not deleted")?;
+        let claims = prometheus::IntGauge::new("ceasefire_claims", "Claims on incidents that are not deleted")?;
+        tokio::spawn(
+            crate::upkeep::Upkeep {
+                pool: pool.clone(),
+                incidents: incidents.clone(),
+                claims: claims.clone(),
+                rolled_up_zones: rolled_up_zones.clone(),
+                idempotency_ttl: Duration::from_secs(http.idempotency_ttl),
+                every: Duration::from_secs(http.totals_refresh),
+            }
+            .run(),
+        );
         let state = AppState {
             pool,
             body_limit: http.body_limit,
@@ -88,8 +119,17 @@ impl Application {
             stats_flights,
             folded,
             batch_slots: Arc::new(tokio::sync::Semaphore::new(http.batch_concurrency.into())),
+            cursor_key,
+            max_buckets: usize::try_from(http.max_buckets).unwrap_or(usize::MAX),
+            expensive: Arc::new(crate::api::expensive::ExpensiveReads::new(
+                http.expensive_reads.into(),
+                http.expensive_reads_per_client.into(),
+            )),
+            trusted_proxies: Arc::new(crate::api::client::TrustedProxies::new(http.trusted_proxies.clone())),
+            rolled_up_zones,
+            body_timeout: Duration::from_secs(http.request_timeout),
         };
-        let server = serve(listener, state, http)?;
+        let server = serve(listener, state, http, vec![Box::new(incidents), Box::new(claims)])?;
         tracing::info!(address = %listener_addr(bind, port), "listening");
         Ok(Self { port, server })
     }
@@ -130,7 +170,12 @@ fn listener_addr(bind: std::net::SocketAddr, port: u16) -> std::net::SocketAddr 
     std::net::SocketAddr::new(bind.ip(), port)
 }
 
-fn serve(listener: TcpListener, state: AppState, http: &HttpArgs) -> anyhow::Result<Server> {
+fn serve(
+    listener: TcpListener,
+    state: AppState,
+    http: &HttpArgs,
+    totals: Vec<Box<dyn prometheus::core::Collector>>,
+) -> anyhow::Result<Server> {
     let body_limit = http.body_limit;
     let limiter = web::Data::new(api::middleware::RateLimiter::new(http.rate_limit, http.rate_burst));
     let cors_origins = http.cors_origins.clone();
@@ -138,12 +183,14 @@ fn serve(listener: TcpListener, state: AppState, http: &HttpArgs) -> anyhow::Res
         state.replica.iter().map(|r| Box::new(r.metric()) as Box<dyn prometheus::core::Collector>).collect();
     extra.push(Box::new(state.stats_flights.metric()));
     extra.push(Box::new(state.folded.clone()));
+    extra.extend(totals);
     let metrics = web::Data::new(api::metrics::Metrics::with(extra));
     let mut server = HttpServer::new(move || {
         App::new()
             .wrap(actix_web::middleware::from_fn(api::middleware::note_writes))
             .wrap(api::middleware::problem_for_every_error())
             .wrap(actix_web::middleware::from_fn(api::middleware::rate_limit))
+            .wrap(actix_web::middleware::from_fn(api::middleware::limit_head))
             .wrap(actix_web::middleware::from_fn(api::metrics::record))
             .wrap(actix_web::middleware::from_fn(api::middleware::security_headers))
             .wrap(api::middleware::cors(&cors_origins))
@@ -163,7 +210,9 @@ fn serve(listener: TcpListener, state: AppState, http: &HttpArgs) -> anyhow::Res
     if let Some(workers) = http.workers {
         server = server.workers(workers);
     }
-    // Keep-alive long enough for dashboard pollers and load balancers.
-    server = server.keep_alive(Duration::from_secs(75));
+    // Keep-alive long enough for dashboard pollers and load balancers; a
+    // request's head must arrive within the request timeout (408 after).
+    server =
+        server.keep_alive(Duration::from_secs(75)).client_request_timeout(Duration::from_secs(http.request_timeout));
     Ok(server.run())
 }

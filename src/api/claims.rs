@@ -352,15 +352,21 @@ pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) 
         include_deleted: q.bool("include_deleted")?.unwrap_or(false),
     };
     let limit = parse_limit(q.one("limit")?)?;
-    let after = q.one("cursor")?.map(|c| Cursor::decode(&c, "claims")).transpose()?;
+    let after = q.one("cursor")?.map(|c| Cursor::decode(&c, "claims", &state.cursor_key)).transpose()?;
     q.finish()?;
+    let _permit = match filter.include_deleted {
+        true => Some(state.expensive.acquire(super::expensive::client_of(&req)).await?),
+        false => None,
+    };
     let (mut conn, _) = state.lagging_read().await?;
     let after = after.map(|c| c.at.map(|at| (at, c.id)).ok_or_else(bad_cursor)).transpose()?;
     let mut rows = claims::page(&mut conn, &filter, after, limit + 1).await?;
     let more = rows.len() as i64 > limit;
     let next_cursor = if more {
         rows.truncate(limit as usize);
-        rows.last().map(|r| Cursor { o: "claims".into(), at: Some(r.stated_at), seq: None, id: r.id }.encode())
+        rows.last().map(|r| {
+            Cursor { o: "claims".into(), at: Some(r.stated_at), seq: None, id: r.id }.encode(&state.cursor_key)
+        })
     } else {
         None
     };

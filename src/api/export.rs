@@ -5,8 +5,10 @@ use actix_web::web::Bytes;
 use futures_util::Stream;
 use serde_json::{json, Value};
 
+use super::expensive::ExpensivePermit;
 use super::incidents::IncidentView;
-use crate::db::DbPool;
+use crate::db::{DbConn, DbPool};
+use crate::domain::spreadsheet::neutralize;
 use crate::error::ApiError;
 use crate::store::incidents::{self as store, IncidentFilter, Order, Position};
 
@@ -76,12 +78,14 @@ pub const CSV_COLUMNS: &[&str] = &[
     "deleted_at",
 ];
 
+/// A CSV cell: text neutralized for spreadsheets (see
+/// `domain::spreadsheet`), numbers and booleans as they are.
 fn cell(v: &Value) -> String {
     match v {
         Value::Null => String::new(),
-        Value::String(s) => s.clone(),
+        Value::String(s) => neutralize(s).into_owned(),
         Value::Array(items) if items.iter().all(Value::is_string) => {
-            items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(";")
+            neutralize(&items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(";")).into_owned()
         }
         other => other.to_string(),
     }
@@ -193,6 +197,9 @@ fn chunk_bytes(
 
 struct ExportState {
     pool: DbPool,
+    /// The connection that reads every chunk, inside one read-only
+    /// repeatable-read transaction: the export is one snapshot.
+    snapshot: Snapshot,
     filter: IncidentFilter,
     order: Order,
     format: ExportFormat,
@@ -202,18 +209,44 @@ struct ExportState {
     /// A GeoJSON feature has been written (the next needs a comma).
     wrote_feature: bool,
     done: bool,
+    /// Held until the export ends (see `expensive`).
+    _permit: ExpensivePermit,
 }
 
-/// The export as a stream of chunks. Each chunk is one page read with a
-/// pooled connection held only while reading it.
+/// A pooled connection inside the export's transaction. Dropped before the
+/// transaction ended (a client that went away, an error), the connection
+/// is closed rather than pooled, which ends the transaction with it.
+#[derive(Default)]
+struct Snapshot(Option<DbConn>);
+
+impl Drop for Snapshot {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.take() {
+            drop(deadpool::managed::Object::take(conn));
+        }
+    }
+}
+
+/// The export as a stream of chunks, every one read in the same snapshot.
 pub fn stream(
     pool: DbPool,
     filter: IncidentFilter,
     order: Order,
     format: ExportFormat,
+    permit: ExpensivePermit,
 ) -> impl Stream<Item = Result<Bytes, ApiError>> {
-    let state =
-        ExportState { pool, filter, order, format, after: None, first: true, wrote_feature: false, done: false };
+    let state = ExportState {
+        pool,
+        snapshot: Snapshot::default(),
+        filter,
+        order,
+        format,
+        after: None,
+        first: true,
+        wrote_feature: false,
+        done: false,
+        _permit: permit,
+    };
     futures_util::stream::unfold(state, |mut s| async move {
         if s.done {
             return None;
@@ -227,12 +260,21 @@ pub fn stream(
 }
 
 async fn next_chunk(s: &mut ExportState) -> Result<Vec<u8>, ApiError> {
-    let mut conn = s.pool.get().await?;
-    let rows = store::page(&mut conn, &s.filter, s.order, s.after, CHUNK).await?;
+    if s.snapshot.0.is_none() {
+        let mut conn = s.pool.get().await?;
+        store::begin_snapshot(&mut conn).await?;
+        s.snapshot.0 = Some(conn);
+    }
+    let conn = s.snapshot.0.as_mut().ok_or_else(|| ApiError::internal("the export's connection is gone"))?;
+    let rows = store::page(conn, &s.filter, s.order, s.after, CHUNK).await?;
     let last_page = (rows.len() as i64) < CHUNK;
     s.after = rows.last().map(|(_, p)| *p).or(s.after);
-    let records = store::records(&mut conn, rows.into_iter().map(|(r, _)| r).collect()).await?;
-    drop(conn);
+    let records = store::records(conn, rows.into_iter().map(|(r, _)| r).collect()).await?;
+    if last_page {
+        store::end_snapshot(conn).await?;
+        // Ended cleanly: the connection goes back to the pool.
+        drop(s.snapshot.0.take());
+    }
     let views: Vec<IncidentView> = records.iter().map(IncidentView::from_record).collect();
     let mut bytes = chunk_bytes(s.format, &views, s.first, &mut s.wrote_feature)?;
     s.first = false;

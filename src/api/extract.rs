@@ -104,9 +104,22 @@ impl FromRequest for JsonBody {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let req = req.clone();
         let bytes = web::Bytes::from_request(&req, payload);
+        // A body that trickles in must not hold a worker's slot for ever.
+        let timeout = req
+            .app_data::<web::Data<crate::startup::AppState>>()
+            .map_or(std::time::Duration::from_secs(30), |s| s.body_timeout);
         Box::pin(async move {
             check_content_type(&req)?;
-            let bytes = bytes.await.map_err(|e| match e.as_response_error().status_code().as_u16() {
+            let bytes = tokio::time::timeout(timeout, bytes).await.map_err(|_| {
+                ApiError::new(
+                    actix_web::http::StatusCode::REQUEST_TIMEOUT,
+                    "request-timeout",
+                    "The request took too long to arrive",
+                    format!("the request body did not arrive within {} s", timeout.as_secs()),
+                )
+                .with_header(header::CONNECTION, "close")
+            })?;
+            let bytes = bytes.map_err(|e| match e.as_response_error().status_code().as_u16() {
                 413 => ApiError::payload_too_large("the request body is larger than this server accepts"),
                 _ => ApiError::bad_request(format!("the request body could not be read: {e}")),
             })?;

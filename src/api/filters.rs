@@ -32,6 +32,14 @@ pub struct RawFilter {
     pub include_deleted: bool,
 }
 
+impl RawFilter {
+    /// Filters that read the full incidents rather than an index or the
+    /// rollups: the request then takes an expensive-read permit.
+    pub fn is_expensive(&self) -> bool {
+        self.q.is_some() || self.bbox.is_some() || self.include_deleted
+    }
+}
+
 /// Documentation of the time range of the list (parsed by `incident_filter`).
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]

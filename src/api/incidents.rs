@@ -1122,6 +1122,9 @@ pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) 
                 "an export holds every matching incident; it takes no limit or cursor",
             ));
         }
+        // An export reads the whole filtered set: it holds an expensive-read
+        // permit for as long as it streams.
+        let permit = state.expensive.acquire(super::expensive::client_of(&req)).await?;
         let (conn, pool) = lagging_read(&state, &raw).await?;
         let filter = raw.resolve(&Hierarchy::load(&conn).await?);
         drop(conn);
@@ -1130,12 +1133,12 @@ pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) 
             .content_type(format.content_type())
             .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")))
             .insert_header((header::CACHE_CONTROL, "no-store"))
-            .streaming(super::export::stream(pool, filter, order, format)));
+            .streaming(super::export::stream(pool, filter, order, format, permit)));
     }
     let limit = parse_limit(limit)?;
     let after = cursor
         .map(|c| {
-            let c = Cursor::decode(&c, ordering)?;
+            let c = Cursor::decode(&c, ordering, &state.cursor_key)?;
             match (order, c.at, c.seq) {
                 (Order::Occurred, Some(at), _) => Ok(Position::Occurred(at, c.id)),
                 (Order::Changed, _, Some(seq)) => Ok(Position::Changed(seq, c.id)),
@@ -1143,6 +1146,10 @@ pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) 
             }
         })
         .transpose()?;
+    let _permit = match raw.is_expensive() {
+        true => Some(state.expensive.acquire(super::expensive::client_of(&req)).await?),
+        false => None,
+    };
     let (mut conn, _) = lagging_read(&state, &raw).await?;
     let h = Hierarchy::load(&conn).await?;
     let filter = raw.resolve(&h);
@@ -1157,9 +1164,9 @@ pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) 
     // In change order the cursor is also where to resume polling, so it is
     // given on the last page too (a `Link` only when more rows wait).
     let next_cursor = match order {
-        Order::Occurred if more => last.map(|p| cursor_at(p).encode()),
+        Order::Occurred if more => last.map(|p| cursor_at(p).encode(&state.cursor_key)),
         Order::Occurred => None,
-        Order::Changed => last.map(|p| cursor_at(p).encode()),
+        Order::Changed => last.map(|p| cursor_at(p).encode(&state.cursor_key)),
     };
     let records = store::records(&mut conn, rows.into_iter().map(|(r, _)| r).collect()).await?;
     page_response(&req, Page { data: records.iter().map(IncidentView::from_record).collect(), next_cursor }, more)
@@ -1187,14 +1194,11 @@ fn export_format(req: &HttpRequest, q: &mut QueryParams) -> ApiResult<Option<Exp
             return Err(ApiError::bad_query("format", format!("`{}` is not json, csv, geojson or ndjson", clip(other))))
         }
     }
-    let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
-    Ok(if accept.contains("text/csv") {
-        Some(ExportFormat::Csv)
-    } else if accept.contains("application/geo+json") {
-        Some(ExportFormat::GeoJson)
-    } else if accept.contains("application/x-ndjson") {
-        Some(ExportFormat::NdJson)
-    } else {
-        None
+    let offered = ["application/json", "text/csv", "application/geo+json", "application/x-ndjson"];
+    Ok(match super::negotiate::negotiate(req, &offered)? {
+        1 => Some(ExportFormat::Csv),
+        2 => Some(ExportFormat::GeoJson),
+        3 => Some(ExportFormat::NdJson),
+        _ => None,
     })
 }

@@ -6,13 +6,8 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{web, Error, HttpResponse};
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
-use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
-};
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
 
-use crate::db::schema::{claims, incidents};
 use crate::error::{ApiError, ApiResult};
 use crate::startup::AppState;
 
@@ -22,8 +17,6 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     pool: IntGaugeVec,
-    incidents: IntGauge,
-    claims: IntGauge,
 }
 
 impl Metrics {
@@ -56,16 +49,10 @@ impl Metrics {
             &["state"],
         )
         .expect("valid metric");
-        let incidents =
-            IntGauge::new("ceasefire_incidents", "Incidents recorded and not deleted").expect("valid metric");
-        let claims =
-            IntGauge::new("ceasefire_claims", "Claims on incidents that are not deleted").expect("valid metric");
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
             Box::new(pool.clone()),
-            Box::new(incidents.clone()),
-            Box::new(claims.clone()),
             Box::new(prometheus::process_collector::ProcessCollector::for_self()),
         ]
         .into_iter()
@@ -73,7 +60,7 @@ impl Metrics {
         {
             registry.register(c).expect("metrics register once");
         }
-        Self { registry, requests, latency, pool, incidents, claims }
+        Self { registry, requests, latency, pool }
     }
 }
 
@@ -103,6 +90,11 @@ pub async fn record(
 }
 
 /// Prometheus metrics: requests, latency, the database pool, totals.
+///
+/// A scrape computes nothing in the database: the totals
+/// (`ceasefire_incidents`, `ceasefire_claims`) are refreshed in the
+/// background every `CEASEFIRE_TOTALS_REFRESH` seconds (30 by default).
+/// Rate limited like every other read.
 #[utoipa::path(get, path = "/metrics", tag = "operations", operation_id = "metrics",
     responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain; version=0.0.4", body = String)))]
 pub async fn metrics(state: web::Data<AppState>, metrics: web::Data<Metrics>) -> ApiResult<HttpResponse> {
@@ -111,23 +103,6 @@ pub async fn metrics(state: web::Data<AppState>, metrics: web::Data<Metrics>) ->
     metrics.pool.with_label_values(&["idle"]).set(status.available as i64);
     metrics.pool.with_label_values(&["waiting"]).set(status.waiting as i64);
     metrics.pool.with_label_values(&["max"]).set(status.max_size as i64);
-    if let Ok(mut conn) = state.pool.get().await {
-        let live = incidents::table.filter(incidents::deleted_at.is_null());
-        if let Ok(n) = live.count().get_result::<i64>(&mut conn).await {
-            metrics.incidents.set(n);
-        }
-        let n = claims::table
-            .filter(
-                claims::incident_id
-                    .eq_any(incidents::table.select(incidents::id).filter(incidents::deleted_at.is_null())),
-            )
-            .count()
-            .get_result::<i64>(&mut conn)
-            .await;
-        if let Ok(n) = n {
-            metrics.claims.set(n);
-        }
-    }
     let mut out = Vec::new();
     TextEncoder::new().encode(&metrics.registry.gather(), &mut out).map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(out))

@@ -8,6 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, Next};
 use actix_web::{web, Error, HttpMessage, HttpResponse};
 
+use super::client::ClientId;
 use crate::error::{ApiError, PROBLEM_JSON};
 use crate::startup::AppState;
 
@@ -40,6 +41,9 @@ pub fn problem_for_every_error<B: MessageBody + 'static>() -> ErrorHandlers<B> {
             StatusCode::NOT_FOUND => ("not-found", "Not found"),
             StatusCode::METHOD_NOT_ALLOWED => ("method-not-allowed", "Method not allowed"),
             StatusCode::PAYLOAD_TOO_LARGE => ("payload-too-large", "The body is too large"),
+            StatusCode::URI_TOO_LONG => ("uri-too-long", "The URI is too long"),
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => ("headers-too-large", "The headers are too large"),
+            StatusCode::REQUEST_TIMEOUT => ("request-timeout", "The request took too long to arrive"),
             s if s.is_server_error() => ("internal", "Internal error"),
             _ => ("bad-request", "The request is malformed"),
         };
@@ -58,6 +62,42 @@ pub fn problem_for_every_error<B: MessageBody + 'static>() -> ErrorHandlers<B> {
 
 fn truncate(s: &str) -> String {
     s.chars().take(200).collect()
+}
+
+/// The longest request target (path and query) accepted.
+pub const MAX_URI: usize = 16 * 1024;
+/// The largest header section accepted (names and values).
+pub const MAX_HEADERS: usize = 32 * 1024;
+
+/// Refuses, as problem+json, a request target or header section larger
+/// than the API uses (414, 431). Heads beyond what the HTTP layer itself
+/// buffers (128 KiB, 96 headers) are cut off there with a bare 431, before
+/// any handler runs.
+pub async fn limit_head(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let uri = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    if uri > MAX_URI {
+        return Err(ApiError::new(
+            StatusCode::URI_TOO_LONG,
+            "uri-too-long",
+            "The URI is too long",
+            format!("the request target is {uri} bytes; at most {MAX_URI} are accepted"),
+        )
+        .into());
+    }
+    let headers: usize = req.headers().iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum();
+    if headers > MAX_HEADERS {
+        return Err(ApiError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers-too-large",
+            "The headers are too large",
+            format!("the headers are {headers} bytes; at most {MAX_HEADERS} are accepted"),
+        )
+        .into());
+    }
+    next.call(req).await
 }
 
 /// Echoes the request id that `TracingLogger` gave the request as
@@ -175,19 +215,34 @@ impl RateLimiter {
     }
 }
 
+/// Names the request's client (`ClientId`: its key, or its address as
+/// `CEASEFIRE_TRUSTED_PROXIES` allow reading it) for every per-client
+/// limit, then applies the rate limits. Only the health checks are exempt;
+/// `/metrics` is limited like any read (it computes nothing per scrape).
 pub async fn rate_limit(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let exempt = matches!(req.path(), "/healthz" | "/readyz" | "/metrics");
+    // The key's hash, so the limiter holds no secrets.
+    let key = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| hex::encode(&crate::domain::keys::hash(&String::from_utf8_lossy(v.as_bytes()))[..12]));
+    let peer = req.peer_addr().map(|a| a.ip());
+    let ip = match req.app_data::<web::Data<AppState>>() {
+        Some(state) => state.trusted_proxies.client_ip(peer, req.headers()),
+        None => peer,
+    }
+    .map(|ip| ip.to_string())
+    .unwrap_or_default();
+    let client = match &key {
+        Some(key) => format!("key:{key}"),
+        None => format!("ip:{ip}"),
+    };
+    req.extensions_mut().insert(ClientId(client));
+    let exempt = matches!(req.path(), "/healthz" | "/readyz");
     if !exempt {
         if let Some(limiter) = req.app_data::<actix_web::web::Data<RateLimiter>>() {
-            // The key's hash, so the limiter holds no secrets.
-            let key = req
-                .headers()
-                .get(header::AUTHORIZATION)
-                .map(|v| hex::encode(&crate::domain::keys::hash(&String::from_utf8_lossy(v.as_bytes()))[..12]));
-            let ip = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
             if let Err(wait) = limiter.check(key.as_deref(), &ip) {
                 let err = ApiError::new(
                     StatusCode::TOO_MANY_REQUESTS,

@@ -2,8 +2,10 @@
 
 pub mod auth;
 pub mod claims;
+pub mod client;
 pub mod coalesce;
 pub mod common;
+pub mod expensive;
 pub mod export;
 pub mod extract;
 pub mod filters;
@@ -11,6 +13,7 @@ pub mod incidents;
 pub mod keys;
 pub mod metrics;
 pub mod middleware;
+pub mod negotiate;
 pub mod ops;
 pub mod parties;
 pub mod stats;

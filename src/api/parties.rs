@@ -15,6 +15,7 @@ use crate::domain::{CountryCode, PartyKind, PartySlug};
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::startup::AppState;
 use crate::store::parties::{self, Hierarchy, NewPartyRow, PartyChanges, PartyRow};
+use crate::store::revisions::{self, NewRevision};
 use crate::store::{claims, incidents, Conn};
 
 /// A party as the API shows it.
@@ -197,7 +198,7 @@ pub async fn create(
     ))]
 pub async fn patch(
     state: web::Data<AppState>,
-    _editor: AsEditor,
+    editor: AsEditor,
     slug: web::Path<String>,
     body: JsonValue,
 ) -> ApiResult<HttpResponse> {
@@ -236,24 +237,76 @@ pub async fn patch(
                 parent: patch.parent.clone().map(|p| p.map(PartySlug::into_string)),
                 updated_at: Some(Utc::now()),
             };
+            let old_parent = parties::get(conn, &slug).await?.and_then(|p| p.parent);
             let row = parties::update(conn, &slug, &changes).await?;
-            let h = Hierarchy::load(conn).await?;
+            let new_h = Hierarchy::load(conn).await?;
             if patch.parent.is_some() {
-                rederive_attribution(conn, &h, &h.subtree(&slug)).await?;
+                let change = Reparenting { party: &slug, from: old_parent.as_deref(), to: row.parent.as_deref() };
+                reattribute(conn, (&h, &new_h), &change, &editor.0).await?;
             }
-            Ok(view(row, &h))
+            Ok(view(row, &new_h))
         })
         .await?;
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(view))
 }
 
-/// Derives again the attribution of every incident with a claim by or
-/// against one of `moved`.
-async fn rederive_attribution(conn: &mut Conn, h: &Hierarchy, moved: &[String]) -> ApiResult<()> {
-    for id in claims::incidents_involving(conn, moved).await? {
-        let facts = super::claims::facts(&claims::for_incident(conn, id).await?);
-        let attribution = Attribution::derive(&facts, |p| h.side_of(p));
-        incidents::set_attribution(conn, id, &attribution).await?;
+/// A party moved in the hierarchy.
+struct Reparenting<'a> {
+    party: &'a str,
+    from: Option<&'a str>,
+    to: Option<&'a str>,
+}
+
+/// Re-derives the attribution of every incident with a claim by or against
+/// a party of the moved subtree, set-based (a fixed number of statements,
+/// however many incidents). Sides decide only `denied` and `disputed`; an
+/// incident where either changes is a new version with a `reattributed`
+/// revision naming the move and the key, and moves on the change feed.
+/// The others are written too, unchanged, so the counts by side follow.
+async fn reattribute(
+    conn: &mut Conn,
+    (before, after): (&Hierarchy, &Hierarchy),
+    change: &Reparenting<'_>,
+    actor: &crate::api::auth::Actor,
+) -> ApiResult<()> {
+    let moved = after.subtree(change.party);
+    let ids = claims::incidents_involving(conn, &moved).await?;
+    let mut by_incident: std::collections::HashMap<uuid::Uuid, Vec<claims::ClaimRow>> = Default::default();
+    for claim in claims::for_incidents(conn, &ids).await? {
+        by_incident.entry(claim.incident_id).or_default().push(claim);
     }
+    let mut derived = Vec::with_capacity(ids.len());
+    let mut revisions = Vec::new();
+    for (id, rows) in &by_incident {
+        let facts = super::claims::facts(rows);
+        let was = Attribution::derive(&facts, |p| before.side_of(p));
+        let now = Attribution::derive(&facts, |p| after.side_of(p));
+        let changed = was != now;
+        if changed {
+            revisions.push((
+                *id,
+                serde_json::json!({
+                    "party": change.party,
+                    "parent": {"from": change.from, "to": change.to},
+                    "attribution": {"from": was, "to": now},
+                }),
+            ));
+        }
+        derived.push(incidents::Reattributed { id: *id, denied: now.denied, disputed: now.disputed, changed });
+    }
+    let versions = incidents::reattribute(conn, &derived, crate::store::now()).await?;
+    let rows: Vec<NewRevision<'_>> = revisions
+        .into_iter()
+        .filter_map(|(id, changes)| {
+            Some(NewRevision {
+                incident_id: id,
+                version: *versions.get(&id)?,
+                action: "reattributed",
+                actor: actor.key_id.as_deref(),
+                changes,
+            })
+        })
+        .collect();
+    revisions::insert_many(conn, &rows).await?;
     Ok(())
 }

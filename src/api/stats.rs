@@ -1,7 +1,7 @@
 //! `/v1/stats/incidents` and `/v1/stats/claims`: counts by calendar period
 //! in any time zone, grouped, zero-filled, as JSON or CSV.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -15,6 +15,7 @@ use super::common::{body_etag, not_modified};
 use super::extract::{clip, QueryParams};
 use super::filters::{incident_filter, RawFilter};
 use crate::domain::period::{local_midnight, periods, Interval};
+use crate::domain::spreadsheet::neutralize;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::startup::AppState;
 use crate::store::parties::Hierarchy;
@@ -129,10 +130,10 @@ fn format(req: &HttpRequest, q: &mut QueryParams) -> ApiResult<Format> {
         Some("json") => Ok(Format::Json),
         Some("csv") => Ok(Format::Csv),
         Some(other) => Err(ApiError::bad_query("format", format!("`{}` is not json or csv", clip(other)))),
-        None => {
-            let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
-            Ok(if accept.contains("text/csv") { Format::Csv } else { Format::Json })
-        }
+        None => match super::negotiate::negotiate(req, &["application/json", "text/csv"])? {
+            0 => Ok(Format::Json),
+            _ => Ok(Format::Csv),
+        },
     }
 }
 
@@ -212,14 +213,28 @@ async fn answer(state: web::Data<AppState>, req: HttpRequest, claims: bool) -> A
     let dimensions: Vec<Dimension> = group_by.iter().map(|(_, d)| *d).collect();
     let rollup = if claims { None } else { rollup_spec(&raw, &dimensions, tz, by, interval, from, to, measure) };
     let tz_name = tz.name().to_string();
+    // Counts the rollups cannot answer read the rows: an expensive read.
+    let rolled_up = rollup.as_ref().is_some_and(RollupSpec::reads_rollups)
+        && state.rolled_up_zones.read().unwrap_or_else(|e| e.into_inner()).contains(&tz_name);
+    let client = (!rolled_up).then(|| super::expensive::client_of(&req));
     let flights = state.stats_flights.clone();
+    let budget = Budget { periods: periods.len(), max_buckets: state.max_buckets };
+    // Periods alone may be over the limit: refused before any query.
+    budget.check(1, &group_by)?;
+    let width = group_by.len();
     let shared = flights
         .run(key, |close| async move {
+            let _permit = match client {
+                Some(client) => Some(state.expensive.acquire(client).await?),
+                None => None,
+            };
             let (mut conn, _) = state.lagging_read().await?;
             close();
+            let mut tally = Tally::new(budget, width);
             if let Some(spec) = &rollup {
                 // One statement (see `rollup::counts`).
-                return Ok(SharedCounts::new(rollup::counts(&mut conn, spec).await?));
+                rollup::counts(&mut conn, spec, &mut |c| tally.add(c)).await?;
+                return Ok(SharedCounts::new(tally));
             }
             conn.build_transaction()
                 .read_only()
@@ -240,12 +255,13 @@ async fn answer(state: web::Data<AppState>, req: HttpRequest, claims: bool) -> A
                         group_by: dimensions,
                         sides,
                     };
-                    Ok(stats::counts(conn, &spec).await?)
+                    Ok(stats::counts(conn, &spec, &mut |c| tally.add(c)).await?)
                 })
-                .await
-                .map(SharedCounts::new)
+                .await?;
+            Ok(SharedCounts::new(tally))
         })
         .await?;
+    shared.tally.check(&group_by)?;
     // Requests that shared the query also share its answer, rendered once
     // per format (identical requests, identical bodies).
     let cell = match format {
@@ -255,7 +271,17 @@ async fn answer(state: web::Data<AppState>, req: HttpRequest, claims: bool) -> A
     let (bytes, etag) = match cell.get() {
         Some(rendered) => rendered.clone(),
         None => {
-            let rendered = render(&shared, group_by, &periods, tz, from, to, interval, measure, by, format)?;
+            let answer = Answer {
+                names: group_by.into_iter().map(|(n, _)| n).collect(),
+                periods: &periods,
+                tz,
+                from,
+                to,
+                interval,
+                measure,
+                by,
+            };
+            let rendered = answer.render(&shared.tally, format)?;
             let _ = cell.set(rendered.clone());
             rendered
         }
@@ -275,62 +301,239 @@ async fn answer(state: web::Data<AppState>, req: HttpRequest, claims: bool) -> A
         .body(bytes))
 }
 
-/// A count as identical requests share it: the rows, the total, and the
-/// answer once rendered in each format, with its ETag.
+/// A count as identical requests share it: its rows folded, and the answer
+/// once rendered in each format, with its ETag.
 pub struct SharedCounts {
-    counts: Vec<Count>,
-    total: i64,
+    tally: Tally,
     json: std::sync::OnceLock<(web::Bytes, String)>,
     csv: std::sync::OnceLock<(web::Bytes, String)>,
 }
 
 impl SharedCounts {
-    fn new((counts, total): (Vec<Count>, i64)) -> Self {
-        Self { counts, total, json: Default::default(), csv: Default::default() }
+    fn new(tally: Tally) -> Self {
+        Self { tally, json: Default::default(), csv: Default::default() }
     }
 }
 
-/// The answer's body in `format`, and its ETag.
-#[allow(clippy::too_many_arguments)]
-fn render(
-    shared: &SharedCounts,
-    group_by: Vec<(String, Dimension)>,
-    periods: &[NaiveDate],
+/// How large an answer may grow: its size is periods × groups, zero-filled.
+#[derive(Clone, Copy)]
+struct Budget {
+    periods: usize,
+    max_buckets: usize,
+}
+
+impl Budget {
+    /// The answer of `buckets` buckets, or the 400 that names the figure
+    /// and the limit (`groups` is a lower bound before the query).
+    fn check(self, groups: usize, dimensions: &[(String, Dimension)]) -> ApiResult<()> {
+        let buckets = self.periods.saturating_mul(groups);
+        if buckets <= self.max_buckets {
+            return Ok(());
+        }
+        let (param, advice) = if dimensions.is_empty() {
+            ("interval", "choose a longer interval or a shorter range")
+        } else {
+            ("group_by", "choose a longer interval, a shorter range, fewer group_by dimensions or a filter")
+        };
+        let detail = format!(
+            "this count has {buckets} buckets ({} periods × {groups} groups), more than the limit of {}; {advice}",
+            self.periods, self.max_buckets
+        );
+        let mut e = ApiError::new(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "too-many-buckets",
+            "The answer would be too large",
+            detail.clone(),
+        );
+        e.errors.push(crate::error::FieldError::new(format!("/query/{param}"), detail));
+        Err(e)
+    }
+}
+
+/// The values of a group's dimensions, in `group_by` order.
+type GroupKey = Vec<Option<String>>;
+
+/// The rows of a count folded as they arrive, within the budget: each
+/// group's value per period, and the total. Once periods × groups passes
+/// the limit, the values are dropped and only the groups are still
+/// counted, so that the refusal can name the figure.
+struct Tally {
+    budget: Budget,
+    /// Dimensions per group (the rows carry four, the unused ones null).
+    width: usize,
+    /// Every group that appears, with its index into `values`' keys.
+    groups: BTreeMap<GroupKey, usize>,
+    values: HashMap<(NaiveDate, usize), i64>,
+    total: i64,
+    over: bool,
+}
+
+impl Tally {
+    fn new(budget: Budget, width: usize) -> Self {
+        Self { budget, width, groups: BTreeMap::new(), values: HashMap::new(), total: 0, over: false }
+    }
+
+    fn add(&mut self, c: Count) {
+        let Some(period) = c.period else {
+            self.total += c.value;
+            return;
+        };
+        let key: GroupKey = [c.g0, c.g1, c.g2, c.g3].into_iter().take(self.width).collect();
+        let next = self.groups.len();
+        let group = *self.groups.entry(key).or_insert(next);
+        if self.over {
+            return;
+        }
+        if self.budget.periods.saturating_mul(self.groups.len()) > self.budget.max_buckets {
+            self.over = true;
+            self.values = HashMap::new();
+            return;
+        }
+        *self.values.entry((period, group)).or_default() += c.value;
+    }
+
+    fn check(&self, dimensions: &[(String, Dimension)]) -> ApiResult<()> {
+        self.budget.check(self.groups.len().max(1), dimensions)
+    }
+}
+
+/// What an answer says besides its buckets.
+struct Answer<'a> {
+    names: Vec<String>,
+    periods: &'a [NaiveDate],
     tz: Tz,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     interval: Interval,
     measure: Measure,
-    by: &str,
-    format: Format,
-) -> ApiResult<(web::Bytes, String)> {
-    let (counts, total) = (shared.counts.clone(), shared.total);
-    let names: Vec<String> = group_by.into_iter().map(|(n, _)| n).collect();
-    let stats = zero_filled(&names, periods, counts, tz);
-    let body = Stats {
-        interval,
-        tz: tz.name().to_string(),
-        from: from.with_timezone(&tz).to_rfc3339(),
-        to: to.with_timezone(&tz).to_rfc3339(),
-        measure: match measure {
-            Measure::Incidents => "incidents",
-            Measure::Violations => "violations",
-            Measure::Killed => "killed",
-            Measure::Wounded => "wounded",
-            Measure::Claims => "claims",
+    by: &'a str,
+}
+
+impl Answer<'_> {
+    /// The body in `format` and its ETag, written straight from the tally
+    /// (zero-filled: every period for every group that appears, in period
+    /// then group order), so memory follows the answer's bytes only.
+    fn render(&self, tally: &Tally, format: Format) -> ApiResult<(web::Bytes, String)> {
+        let mut groups: Vec<(&GroupKey, usize)> = tally.groups.iter().map(|(k, i)| (k, *i)).collect();
+        if self.names.is_empty() && groups.is_empty() {
+            groups.push((&NO_GROUP, usize::MAX));
         }
-        .to_string(),
-        by: by.to_string(),
-        group_by: names,
-        buckets: stats,
-        total,
-    };
-    let bytes = match format {
-        Format::Json => serde_json::to_vec(&body).map_err(ApiError::internal)?,
-        Format::Csv => to_csv(&body)?,
-    };
-    let etag = body_etag(&bytes);
-    Ok((bytes.into(), etag))
+        let buckets = Buckets { answer: self, tally, groups: &groups };
+        let bytes = match format {
+            Format::Json => {
+                let body = StatsOut {
+                    interval: self.interval,
+                    tz: self.tz.name(),
+                    from: self.from.with_timezone(&self.tz).to_rfc3339(),
+                    to: self.to.with_timezone(&self.tz).to_rfc3339(),
+                    measure: measure_name(self.measure),
+                    by: self.by,
+                    group_by: &self.names,
+                    buckets,
+                    total: tally.total,
+                };
+                serde_json::to_vec(&body).map_err(ApiError::internal)?
+            }
+            Format::Csv => buckets.csv()?,
+        };
+        let etag = body_etag(&bytes);
+        Ok((bytes.into(), etag))
+    }
+}
+
+static NO_GROUP: GroupKey = Vec::new();
+
+fn measure_name(m: Measure) -> &'static str {
+    match m {
+        Measure::Incidents => "incidents",
+        Measure::Violations => "violations",
+        Measure::Killed => "killed",
+        Measure::Wounded => "wounded",
+        Measure::Claims => "claims",
+    }
+}
+
+/// `Stats` as it is written: the same fields, the buckets generated.
+#[derive(Serialize)]
+struct StatsOut<'a> {
+    interval: Interval,
+    tz: &'a str,
+    from: String,
+    to: String,
+    measure: &'static str,
+    by: &'a str,
+    group_by: &'a [String],
+    buckets: Buckets<'a>,
+    total: i64,
+}
+
+/// The zero-filled buckets, generated while they are written.
+struct Buckets<'a> {
+    answer: &'a Answer<'a>,
+    tally: &'a Tally,
+    groups: &'a [(&'a GroupKey, usize)],
+}
+
+impl Buckets<'_> {
+    /// Every bucket: its period's start, its group, its value.
+    fn each<E>(&self, mut f: impl FnMut(&str, &GroupKey, i64) -> Result<(), E>) -> Result<(), E> {
+        for period in self.answer.periods {
+            let start = local_midnight(self.answer.tz, *period).to_rfc3339();
+            for (group, index) in self.groups {
+                let value = self.tally.values.get(&(*period, *index)).copied().unwrap_or(0);
+                f(&start, group, value)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn csv(&self) -> ApiResult<Vec<u8>> {
+        let names = &self.answer.names;
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let mut header = vec!["period_start"];
+        header.extend(names.iter().map(String::as_str));
+        header.push("value");
+        w.write_record(&header).map_err(ApiError::internal)?;
+        self.each(|start, group, value| {
+            let mut row: Vec<std::borrow::Cow<'_, str>> = vec![start.into()];
+            row.extend(group.iter().map(|v| v.as_deref().map(neutralize).unwrap_or_default()));
+            row.push(value.to_string().into());
+            w.write_record(row.iter().map(|c| c.as_bytes())).map_err(ApiError::internal)
+        })?;
+        w.into_inner().map_err(ApiError::internal)
+    }
+}
+
+impl Serialize for Buckets<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        let names = &self.answer.names;
+        let mut seq = s.serialize_seq(Some(self.answer.periods.len() * self.groups.len()))?;
+        self.each(|start, group, value| seq.serialize_element(&BucketOut { start, names, group, value }))?;
+        return seq.end();
+
+        struct BucketOut<'a> {
+            start: &'a str,
+            names: &'a [String],
+            group: &'a GroupKey,
+            value: i64,
+        }
+        impl Serialize for BucketOut<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut m = s.serialize_map(Some(self.names.len() + 2))?;
+                m.serialize_entry("period_start", self.start)?;
+                for (name, value) in self.names.iter().zip(self.group.iter()) {
+                    match (name.as_str(), value) {
+                        (_, None) => m.serialize_entry(name, &())?,
+                        ("denied", Some(v)) => m.serialize_entry(name, &(v == "true"))?,
+                        (_, Some(v)) => m.serialize_entry(name, v)?,
+                    }
+                }
+                m.serialize_entry("value", &self.value)?;
+                m.end()
+            }
+        }
+    }
 }
 
 /// The count as the rollups take it, when they can answer it: filters on
@@ -378,64 +581,6 @@ fn rollup_spec(
         group_by,
         filters,
     })
-}
-
-/// Every period for every group that appears, in period then group order.
-fn zero_filled(names: &[String], periods: &[NaiveDate], counts: Vec<Count>, tz: Tz) -> Vec<Bucket> {
-    let key = |c: &Count| -> Vec<Option<String>> {
-        [&c.g0, &c.g1, &c.g2, &c.g3].into_iter().take(names.len()).cloned().collect()
-    };
-    let mut values: BTreeMap<(NaiveDate, Vec<Option<String>>), i64> = BTreeMap::new();
-    let mut groups: BTreeSet<Vec<Option<String>>> = BTreeSet::new();
-    for c in &counts {
-        let k = key(c);
-        groups.insert(k.clone());
-        if let Some(p) = c.period {
-            *values.entry((p, k)).or_default() += c.value;
-        }
-    }
-    if names.is_empty() {
-        groups.insert(Vec::new());
-    }
-    let mut out = Vec::with_capacity(periods.len() * groups.len());
-    for period in periods {
-        let start = local_midnight(tz, *period).to_rfc3339();
-        for group in &groups {
-            let mut fields = serde_json::Map::new();
-            for (name, value) in names.iter().zip(group) {
-                let v = match (name.as_str(), value) {
-                    (_, None) => serde_json::Value::Null,
-                    ("denied", Some(v)) => serde_json::Value::Bool(v == "true"),
-                    (_, Some(v)) => serde_json::Value::String(v.clone()),
-                };
-                fields.insert(name.clone(), v);
-            }
-            let value = values.get(&(*period, group.clone())).copied().unwrap_or(0);
-            out.push(Bucket { period_start: start.clone(), group: fields, value });
-        }
-    }
-    out
-}
-
-fn to_csv(stats: &Stats) -> ApiResult<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let mut header = vec!["period_start".to_string()];
-    header.extend(stats.group_by.iter().cloned());
-    header.push("value".into());
-    w.write_record(&header).map_err(ApiError::internal)?;
-    for b in &stats.buckets {
-        let mut row = vec![b.period_start.clone()];
-        for name in &stats.group_by {
-            row.push(match b.group.get(name) {
-                Some(serde_json::Value::String(s)) => s.clone(),
-                Some(serde_json::Value::Bool(v)) => v.to_string(),
-                _ => String::new(),
-            });
-        }
-        row.push(b.value.to_string());
-        w.write_record(&row).map_err(ApiError::internal)?;
-    }
-    w.into_inner().map_err(ApiError::internal)
 }
 
 /// Incidents per period.

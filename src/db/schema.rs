@@ -113,6 +113,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    server_secrets (name) {
+        name -> Text,
+        value -> Bytea,
+    }
+}
+
+diesel::table! {
     sources (incident_id, position) {
         incident_id -> Uuid,
         position -> Int4,
@@ -139,5 +146,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     incidents,
     parties,
     revisions,
+    server_secrets,
     sources,
 );

@@ -6,6 +6,7 @@ pub mod enums;
 pub mod keys;
 pub mod period;
 pub mod slug;
+pub mod spreadsheet;
 
 pub use enums::*;
 pub use slug::{CountryCode, PartySlug};

@@ -47,6 +47,16 @@ pub async fn for_incident(conn: &mut Conn, incident: Uuid) -> QueryResult<Vec<Cl
         .await
 }
 
+/// The claims of many incidents, in one statement.
+pub async fn for_incidents(conn: &mut Conn, incidents: &[Uuid]) -> QueryResult<Vec<ClaimRow>> {
+    claims::table
+        .filter(claims::incident_id.eq_any(incidents))
+        .order((claims::incident_id, claims::stated_at, claims::id))
+        .select(ClaimRow::as_select())
+        .load(conn)
+        .await
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct ClaimFilter {
     pub incident_id: Vec<Uuid>,

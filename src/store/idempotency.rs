@@ -102,3 +102,16 @@ impl diesel::query_builder::QueryId for Save<'_> {
     type QueryId = Save<'static>;
     const HAS_STATIC_QUERY_ID: bool = true;
 }
+
+/// Deletes up to `limit` records made before `before`; how many went.
+/// Small steps, so the purge never holds many locks or a long transaction.
+pub async fn purge(conn: &mut Conn, before: chrono::DateTime<chrono::Utc>, limit: i64) -> QueryResult<usize> {
+    diesel::sql_query(
+        "DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY(\
+         SELECT ctid FROM idempotency_keys WHERE created_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED))",
+    )
+    .bind::<diesel::sql_types::Timestamptz, _>(before)
+    .bind::<diesel::sql_types::BigInt, _>(limit)
+    .execute(conn)
+    .await
+}

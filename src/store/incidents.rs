@@ -148,6 +148,53 @@ pub async fn set_attribution(conn: &mut Conn, id: Uuid, a: &Attribution) -> Quer
         .map(|_| ())
 }
 
+/// An incident's attribution after a change to the parties' hierarchy.
+pub struct Reattributed {
+    pub id: Uuid,
+    pub denied: bool,
+    pub disputed: bool,
+    /// `denied` or `disputed` differ from before: a new version.
+    pub changed: bool,
+}
+
+/// Writes `denied` and `disputed` of many incidents in one statement; the
+/// changed ones get a new version and `updated_at`. Every row is written
+/// (the counts' trigger re-reads its parties' sides). Returns the new
+/// version of each changed incident.
+pub async fn reattribute(
+    conn: &mut Conn,
+    items: &[Reattributed],
+    at: DateTime<Utc>,
+) -> QueryResult<HashMap<Uuid, i32>> {
+    use diesel::sql_types::{Array, Timestamptz, Uuid as SqlUuid};
+    #[derive(QueryableByName)]
+    struct Version {
+        #[diesel(sql_type = SqlUuid)]
+        id: Uuid,
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        version: i32,
+    }
+    if items.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<Version> = diesel::sql_query(
+        "UPDATE incidents i SET denied = u.denied, disputed = u.disputed, \
+             version = i.version + u.changed::int, \
+             updated_at = CASE WHEN u.changed THEN $5 ELSE i.updated_at END \
+         FROM unnest($1, $2, $3, $4) AS u(id, denied, disputed, changed) \
+         WHERE i.id = u.id RETURNING i.id, i.version",
+    )
+    .bind::<Array<SqlUuid>, _>(items.iter().map(|i| i.id).collect::<Vec<_>>())
+    .bind::<Array<Bool>, _>(items.iter().map(|i| i.denied).collect::<Vec<_>>())
+    .bind::<Array<Bool>, _>(items.iter().map(|i| i.disputed).collect::<Vec<_>>())
+    .bind::<Array<Bool>, _>(items.iter().map(|i| i.changed).collect::<Vec<_>>())
+    .bind::<Timestamptz, _>(at)
+    .load(conn)
+    .await?;
+    let changed: std::collections::HashSet<Uuid> = items.iter().filter(|i| i.changed).map(|i| i.id).collect();
+    Ok(rows.into_iter().filter(|r| changed.contains(&r.id)).map(|r| (r.id, r.version)).collect())
+}
+
 /// Everything stored beside an incident (its sources, external ids, claims
 /// and attribution rows, each in its order, as arrays of values), as one
 /// JSON text computed in the statement that reads the incident: GET by id
@@ -496,4 +543,29 @@ impl diesel::query_builder::QueryFragment<Pg> for Roles {
         out.push_sql(")");
         Ok(())
     }
+}
+
+/// Incidents not deleted, and the claims on them (for `/metrics`).
+pub async fn totals(conn: &mut Conn) -> QueryResult<(i64, i64)> {
+    let live = incidents::table.filter(incidents::deleted_at.is_null());
+    let incidents_n = live.count().get_result::<i64>(conn).await?;
+    let claims_n = claims::table
+        .filter(claims::incident_id.eq_any(live.select(incidents::id)))
+        .count()
+        .get_result::<i64>(conn)
+        .await?;
+    Ok((incidents_n, claims_n))
+}
+
+/// Starts the read-only repeatable-read transaction that a long read (an
+/// export, chunk after chunk) sees the ledger in: one snapshot throughout.
+pub async fn begin_snapshot(conn: &mut Conn) -> QueryResult<()> {
+    use diesel_async::SimpleAsyncConnection;
+    conn.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await
+}
+
+/// Ends the transaction of `begin_snapshot`.
+pub async fn end_snapshot(conn: &mut Conn) -> QueryResult<()> {
+    use diesel_async::SimpleAsyncConnection;
+    conn.batch_execute("COMMIT").await
 }

@@ -7,6 +7,7 @@ pub mod keys;
 pub mod parties;
 pub mod revisions;
 pub mod rollup;
+pub mod secrets;
 pub mod stats;
 
 pub use diesel_async::AsyncPgConnection as Conn;

@@ -141,6 +141,13 @@ impl Slice {
 }
 
 impl RollupSpec {
+    /// True when the rollups answer this count in a rolled-up zone (at
+    /// most two dimensions they keep); otherwise it reads one row per
+    /// incident of the range.
+    pub fn reads_rollups(&self) -> bool {
+        self.slices().is_some()
+    }
+
     /// The `stat_single` reads for the buckets and for the total, when at
     /// most two dimensions are involved and the rollups keep them.
     fn slices(&self) -> Option<(Slice, Slice)> {
@@ -181,7 +188,7 @@ impl RollupSpec {
 /// The counts per period and group, and the total, as `stats::counts`
 /// gives them, in one statement (`Combined`): from the rollups when
 /// `stat_zones` holds the zone, else from `stat_current`.
-pub async fn counts(conn: &mut Conn, spec: &RollupSpec) -> QueryResult<(Vec<Count>, i64)> {
+pub async fn counts(conn: &mut Conn, spec: &RollupSpec, sink: &mut impl FnMut(Count)) -> QueryResult<()> {
     let whole = |gate| {
         [false, true].map(|total| (gate, Part::Narrow(NarrowQuery { spec, from: spec.from, to: spec.to, total })))
     };
@@ -193,7 +200,7 @@ pub async fn counts(conn: &mut Conn, spec: &RollupSpec) -> QueryResult<(Vec<Coun
     let last = spec.to.with_timezone(&tz).date_naive();
     let slices = spec.slices().filter(|_| first < last);
     let Some((buckets, total)) = &slices else {
-        return Combined { zone: tz.name(), parts: whole(Gate::Always).into() }.counts(conn).await;
+        return Combined { zone: tz.name(), parts: whole(Gate::Always).into() }.counts(conn, sink).await;
     };
     let (start, end) = (local_midnight(tz, first).with_timezone(&Utc), local_midnight(tz, last).with_timezone(&Utc));
     let months = matches!(spec.interval, Interval::Month | Interval::Quarter | Interval::Year)
@@ -217,11 +224,7 @@ pub async fn counts(conn: &mut Conn, spec: &RollupSpec) -> QueryResult<(Vec<Coun
     }
     // A zone that is not rolled up reads the rows for the whole range.
     parts.extend(whole(Gate::NotRolledUp));
-    Combined { zone: tz.name(), parts }.counts(conn).await
-}
-
-fn sum_of(rows: Vec<Count>) -> i64 {
-    rows.into_iter().map(|c| c.value).sum()
+    Combined { zone: tz.name(), parts }.counts(conn, sink).await
 }
 
 /// When a part of a count is read.
@@ -249,10 +252,16 @@ struct Combined<'a> {
 }
 
 impl Combined<'_> {
-    async fn counts(self, conn: &mut Conn) -> QueryResult<(Vec<Count>, i64)> {
-        let (totals, counts): (Vec<Count>, Vec<Count>) =
-            self.load::<Count>(conn).await?.into_iter().partition(|c| c.period.is_none());
-        Ok((counts, sum_of(totals)))
+    /// Streams the rows into `sink` as they arrive: the caller keeps what
+    /// its answer needs, within its own budget (totals are rows without a
+    /// period).
+    async fn counts(self, conn: &mut Conn, sink: &mut impl FnMut(Count)) -> QueryResult<()> {
+        use futures_util::TryStreamExt;
+        let mut rows = self.load_stream::<Count>(conn).await?;
+        while let Some(row) = rows.try_next().await? {
+            sink(row);
+        }
+        Ok(())
     }
 }
 

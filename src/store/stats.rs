@@ -270,10 +270,15 @@ pub struct Count {
 
 pub const MAX_GROUP_BY: usize = 4;
 
-/// The counts per period and group, and the total (each row once).
-pub async fn counts(conn: &mut Conn, spec: &StatsSpec) -> QueryResult<(Vec<Count>, i64)> {
-    let grouped = Grouped { spec, rows: rows(spec), total_only: false };
-    let counts: Vec<Count> = grouped.load(conn).await?;
-    let total: Vec<Count> = Grouped { spec, rows: rows(spec), total_only: true }.load(conn).await?;
-    Ok((counts, total.into_iter().next().map(|c| c.value).unwrap_or(0)))
+/// The counts per period and group, then the total (each row once, as a
+/// row without a period), streamed into `sink` as they arrive.
+pub async fn counts(conn: &mut Conn, spec: &StatsSpec, sink: &mut impl FnMut(Count)) -> QueryResult<()> {
+    use futures_util::TryStreamExt;
+    for total_only in [false, true] {
+        let mut rows = Grouped { spec, rows: rows(spec), total_only }.load_stream::<Count>(conn).await?;
+        while let Some(row) = rows.try_next().await? {
+            sink(row);
+        }
+    }
+    Ok(())
 }
