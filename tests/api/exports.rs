@@ -5,7 +5,9 @@ use std::process::Command;
 
 use serde_json::{json, Value};
 
-use crate::helpers::{incident, spawn_app, url_for, TestApp};
+use ceasefire::config::HttpArgs;
+
+use crate::helpers::{incident, spawn_app, spawn_app_with, url_for, TestApp};
 
 async fn sample(app: &TestApp) -> Vec<String> {
     app.seed().await;
@@ -239,12 +241,21 @@ async fn mirrors_follow_changes_in_order_with_tombstones() {
 
 #[tokio::test]
 async fn metrics_count_requests_by_route() {
-    let app = spawn_app().await;
+    let app =
+        spawn_app_with(HttpArgs { workers: Some(1), rate_limit: 0, totals_refresh: 1, ..HttpArgs::default() }).await;
     for _ in 0..3 {
         app.get(&format!("/v1/incidents/{}", uuid::Uuid::now_v7())).await;
     }
     app.post("/v1/incidents", &incident("2024-01-01T00:00:00Z", "other")).await;
-    let res = app.get("/metrics").await;
+    // The totals are refreshed in the background (every second here), never by a scrape.
+    let mut res = app.get("/metrics").await;
+    for _ in 0..50 {
+        if res.text.lines().any(|l| l == "ceasefire_incidents 1") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        res = app.get("/metrics").await;
+    }
     assert_eq!(res.status, 200);
     assert!(res.content_type().starts_with("text/plain; version=0.0.4"));
     let line = |prefix: &str| {

@@ -5,6 +5,7 @@ mod auth;
 mod claims;
 mod exports;
 mod filters;
+mod hardening;
 mod health;
 mod helpers;
 mod hostile;
