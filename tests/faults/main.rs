@@ -5,6 +5,7 @@
 
 mod crash;
 mod harness;
+mod hostile;
 mod instances;
 mod outage;
 mod replica;
