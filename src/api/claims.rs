@@ -333,7 +333,7 @@ pub async fn get(state: web::Data<AppState>, _read: CanRead, id: web::Path<Strin
         ("to" = Option<String>, Query, description = "stated_at before (RFC 3339 or a date, UTC)"),
         ("include_deleted" = Option<bool>, Query, description = "Also claims of deleted incidents"),
         ("limit" = Option<i64>, Query, description = "1 to 1000, default 50", minimum = 1, maximum = 1000),
-        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
+        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page, unchanged: cursors are signed, and one that does not verify is a 400"),
     ),
     responses(
         (status = 200, description = "A page of claims", body = Page<ClaimView>),

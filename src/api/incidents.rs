@@ -1091,12 +1091,13 @@ pub async fn history(state: web::Data<AppState>, _read: CanRead, id: web::Path<S
     operation_id = "listIncidents",get, path = "/v1/incidents", tag = "incidents",
     params(super::filters::RangeParams, super::filters::IncidentFilterParams,
         ("limit" = Option<i64>, Query, description = "1 to 1000, default 50 (pages of JSON only)", minimum = 1, maximum = 1000),
-        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page (pages of JSON only)"),
+        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page, unchanged (pages of JSON only): cursors are signed, and one that does not verify is a 400"),
         ("format" = Option<String>, Query, description = "`json` (a page, default), or an export of every matching incident: `csv`, `geojson`, `ndjson`. Overrides `Accept`"),
     ),
     responses(
         (status = 200, description = "A page of incidents (`Link: rel=\"next\"` names the next one), or an export streamed whole. \
-CSV: one row per incident, party lists as `;`-joined slugs, `sources`, `external_ids` and `claims` as JSON. \
+CSV: one row per incident, party lists as `;`-joined slugs, `sources`, `external_ids` and `claims` as JSON; a text cell that a spreadsheet would run as a formula (beginning with `=`, `+`, `-`, `@`, tab or CR) starts with `'`. \
+An export is read in one snapshot and holds one of the client's expensive-read permits while it streams. \
 GeoJSON: a FeatureCollection of the incidents with coordinates. NDJSON: each incident's full JSON on a line.", content(
             (Page<IncidentView> = "application/json"),
             (String = "text/csv"),
@@ -1104,7 +1105,8 @@ GeoJSON: a FeatureCollection of the incidents with coordinates. NDJSON: each inc
             (String = "application/x-ndjson"),
         ), headers(("ETag" = String), ("Link" = String), ("Content-Disposition" = String))),
         (status = 304, description = "Unchanged since the ETag given"),
-        (status = 400, description = "Invalid query", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid query, or a cursor that does not verify", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "The Accept header allows none of JSON, CSV, GeoJSON and NDJSON", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) -> ApiResult<HttpResponse> {
     let mut q = QueryParams::from_request(&req)?;

@@ -29,7 +29,7 @@ use crate::error::ApiError;
 #[openapi(
     info(
         title = "Ceasefire",
-        description = "The record of reported ceasefire violations and border incidents, and of what each party said about them: who accused whom, who denied it, who confirmed it.\n\nEvery error is an RFC 9457 `application/problem+json` document; validation problems list each invalid field with a JSON pointer in `errors`.\n\nEvery POST accepts an `Idempotency-Key`: a retry with the same key and body replays the first answer (with `Idempotent-Replayed: true`); the same key with another body is a 422. Keys are kept per API key.",
+        description = "The record of reported ceasefire violations and border incidents, and of what each party said about them: who accused whom, who denied it, who confirmed it.\n\nEvery error is an RFC 9457 `application/problem+json` document; validation problems list each invalid field with a JSON pointer in `errors`.\n\nEvery POST accepts an `Idempotency-Key`: a retry with the same key and body replays the first answer (with `Idempotent-Replayed: true`); the same key with another body is a 422. Keys are kept per API key, for 24 hours by default (`CEASEFIRE_IDEMPOTENCY_TTL`).\n\nLimits that protect the service: a count answers at most 100,000 buckets (periods × groups, `CEASEFIRE_MAX_BUCKETS`), refused before any work with a 400 `urn:ceasefire:problem:too-many-buckets` that names the figure; expensive reads (counts the rollups cannot answer, `q`, `bbox`, `include_deleted`, exports) share a few permits per instance and per client, and beyond them get 429 with `Retry-After`; reads by id and writes never wait for them. Cursors are signed: one that does not verify is a 400. Every CSV cell of text that a spreadsheet would run as a formula (beginning with `=`, `+`, `-`, `@`, tab or CR) starts with a `'`, which `ceasefire import` removes again. `Accept` is negotiated with quality values; a header that allows none of an operation's types gets 406.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     paths(
@@ -107,12 +107,18 @@ impl utoipa::Modify for CommonAnswers {
                 add("400", "Malformed request: a query parameter, header or body that cannot be parsed");
                 add("401", "No valid API key (writes always need one; reads when they are private)");
                 add("403", "The API key's role does not allow this");
-                add("429", "Too many requests; see Retry-After");
+                add("414", "The request target is longer than 16 KiB");
+                add("431", "The header section is larger than 32 KiB");
+                add(
+                    "429",
+                    "Too many requests: the rate limit, or this client's share of expensive reads (counts the rollups cannot answer, `q`, `bbox`, `include_deleted`, exports); see Retry-After",
+                );
                 add("503", "The database is unavailable; retry shortly");
                 if method != "get" && method != "delete" {
                     add("413", "The body is larger than the server accepts");
                     add("415", "The body is not JSON");
                     add("422", "The body is invalid; `errors` points at each field");
+                    add("408", "The body did not arrive within the request timeout (30 s by default)");
                 }
                 let optional = method == "get";
                 let mut security = vec![SecurityRequirement::new("bearer", Vec::<String>::new())];

@@ -605,6 +605,13 @@ fn rollup_spec(
 /// reads one narrow row per incident of the range. Counts that use `q`,
 /// `bbox`, `updated_since` or `include_deleted` read the full incidents and
 /// are the slowest.
+///
+/// Counts that the rollups cannot answer are expensive reads: they share a
+/// few permits per instance and per client (429 with `Retry-After` beyond).
+/// An answer holds at most `CEASEFIRE_MAX_BUCKETS` buckets (100,000 by
+/// default); a larger one is refused with a 400 that names its size. In
+/// CSV, a group value that a spreadsheet would run as a formula starts
+/// with `'`.
 #[utoipa::path(get, path = "/v1/stats/incidents", tag = "stats", operation_id = "incidentStats",
     params(
         StatsParams,
@@ -618,7 +625,8 @@ fn rollup_spec(
             (String = "text/csv", example = "period_start,accuser,value\n2023-08-14T00:00:00+04:00,am-mod,3\n"),
         ), headers(("ETag" = String))),
         (status = 304, description = "Unchanged since the ETag given"),
-        (status = 400, description = "Invalid query: unknown zone or dimension, `from` not before `to`, more than 20,000 periods", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid query: unknown zone or dimension, `from` not before `to`, more than 20,000 periods, or more buckets (periods × groups, zero-filled) than the server's limit (100,000 unless `CEASEFIRE_MAX_BUCKETS` says otherwise), with type `urn:ceasefire:problem:too-many-buckets` and the figure in `detail`", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "The Accept header allows neither JSON nor CSV", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn incidents(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) -> ApiResult<HttpResponse> {
     answer(state, req, false).await
@@ -644,7 +652,8 @@ pub async fn incidents(state: web::Data<AppState>, _read: CanRead, req: HttpRequ
             (String = "text/csv", example = "period_start,claimant,stance,value\n2023-08-14T00:00:00+04:00,am-mod,accuses,5\n"),
         ), headers(("ETag" = String))),
         (status = 304, description = "Unchanged since the ETag given"),
-        (status = 400, description = "Invalid query", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid query, or more buckets than the server's limit (`urn:ceasefire:problem:too-many-buckets`)", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "The Accept header allows neither JSON nor CSV", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn claims(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) -> ApiResult<HttpResponse> {
     answer(state, req, true).await
