@@ -13,12 +13,12 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use crate::api::auth::Actor;
-use crate::api::incidents::{insert_prepared, prepare_exported, Prepared};
 use crate::db::schema::incidents;
 use crate::db::DbPool;
+use crate::domain::actor::Actor;
 use crate::error::ApiError;
-use crate::store::parties::Hierarchy;
+use crate::ledger::incidents::insert_prepared;
+use crate::ledger::prepare::{prepare_exported, Prepared};
 
 /// Incidents written per statement batch.
 const BATCH: usize = 500;
@@ -214,7 +214,7 @@ pub async fn run(pool: &DbPool, file: &str) -> anyhow::Result<Summary> {
 async fn import(pool: &DbPool, path: &Path) -> anyhow::Result<Summary> {
     let format = detect(path)?;
     let mut conn = pool.get().await?;
-    let h = Hierarchy::load(&conn).await?;
+    let h = crate::store::parties::hierarchy(&conn).await?;
 
     // Pass 1: check every record.
     let count = records(path, format)?.count() as u64;
@@ -228,7 +228,9 @@ async fn import(pool: &DbPool, path: &Path) -> anyhow::Result<Summary> {
             Err((line, e)) => problems.push(format!("line {line}: {e}")),
             Ok((line, value)) => {
                 let mut errors = Vec::new();
-                if let Some(p) = prepare_exported(value, &h, &mut errors) {
+                if let Some(p) =
+                    prepare_exported(value, &h, &mut errors).map_err(|e| anyhow::anyhow!("{}", e.detail))?
+                {
                     if !seen.insert(p.id()) {
                         errors.push(crate::error::FieldError::new(
                             "/id",
@@ -272,6 +274,7 @@ async fn import(pool: &DbPool, path: &Path) -> anyhow::Result<Summary> {
                     let (line, value) = record.map_err(|(line, e)| anyhow::anyhow!("line {line}: {e}"))?;
                     let mut errors = Vec::new();
                     let p = prepare_exported(value, &h, &mut errors)
+                        .map_err(|e| anyhow::anyhow!("line {line}: {}", e.detail))?
                         .with_context(|| format!("line {line} changed while it was being imported"))?;
                     summary.claims += p.claim_count();
                     batch.push(p);

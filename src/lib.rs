@@ -7,6 +7,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod import;
+pub mod ledger;
 pub mod seed;
 pub mod startup;
 pub mod store;

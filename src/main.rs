@@ -81,7 +81,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 db::run_migrations_blocking(&url)?;
                 let pool = db::build_pool(&url, &database)?;
                 let mut conn = pool.get().await?;
-                let created = ceasefire::api::keys::create_key(&mut conn, &name, role)
+                let created = ceasefire::ledger::keys::create_key(&mut conn, &name, role)
                     .await
                     .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
                 println!(

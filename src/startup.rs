@@ -12,52 +12,10 @@ use tracing_actix_web::TracingLogger;
 use crate::api;
 use crate::api::coalesce::Coalescer;
 use crate::config::{DatabaseArgs, HttpArgs};
+use crate::db;
 use crate::db::replica::Replica;
-use crate::db::{self, DbConn, DbPool};
-use crate::error::ApiError;
 
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub pool: DbPool,
-    pub body_limit: usize,
-    /// Reads need a key too.
-    pub private_reads: bool,
-    /// Where lists, exports and counts may go.
-    pub replica: Option<Arc<Replica>>,
-    /// Counts being computed, which an identical request may still join.
-    pub stats_flights: Arc<Coalescer<crate::api::stats::SharedCounts>>,
-    /// Changes folded into the rollups (see `store::rollup`).
-    pub folded: prometheus::IntCounter,
-    /// Turns for writing a batch (`HttpArgs::batch_concurrency`).
-    pub batch_slots: Arc<tokio::sync::Semaphore>,
-    /// Signs and verifies pagination cursors.
-    pub cursor_key: crate::api::common::CursorKey,
-    /// The most buckets one count may answer.
-    pub max_buckets: usize,
-    /// Permits for expensive reads.
-    pub expensive: Arc<crate::api::expensive::ExpensiveReads>,
-    /// Whose forwarding headers name the client.
-    pub trusted_proxies: Arc<crate::api::client::TrustedProxies>,
-    /// The zones the rollups keep (refreshed in the background), to tell a
-    /// count the rollups answer from one that reads the rows.
-    pub rolled_up_zones: Arc<std::sync::RwLock<Vec<String>>>,
-    /// How long a client has to send a request body.
-    pub body_timeout: Duration,
-}
-
-impl AppState {
-    /// A connection for a read that may be served by the replica (a list,
-    /// an export, a count), with the pool it came from.
-    pub async fn lagging_read(&self) -> Result<(DbConn, DbPool), ApiError> {
-        if let Some(replica) = &self.replica {
-            if let Some(chosen) = replica.fresh_connection().await {
-                return Ok(chosen);
-            }
-        }
-        Ok((self.pool.get().await?, self.pool.clone()))
-    }
-}
+pub use crate::api::state::AppState;
 
 pub struct Application {
     port: u16,
@@ -75,7 +33,7 @@ impl Application {
         let pool = db::build_pool(&url, database)?;
         let (cursor_key, rolled_up_zones) = {
             let mut conn = pool.get().await.context("connecting to PostgreSQL")?;
-            let key = crate::api::common::CursorKey::new(crate::store::secrets::cursor(&mut conn).await?);
+            let key = crate::api::cursor::CursorKey::new(crate::store::secrets::cursor(&mut conn).await?);
             (key, Arc::new(std::sync::RwLock::new(crate::store::rollup::zones(&mut conn).await?)))
         };
         // A replica that does not answer quickly is skipped, not waited for.

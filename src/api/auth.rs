@@ -7,25 +7,14 @@ use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use subtle::ConstantTimeEq;
 
+use crate::api::state::AppState;
 use crate::domain::{keys, Role};
 use crate::error::{ApiError, ApiResult};
-use crate::startup::AppState;
 use crate::store::keys as key_store;
 
-/// The caller: anonymous, or the holder of a valid API key.
-#[derive(Debug, Clone, Default)]
-pub struct Actor {
-    /// The API key's id, recorded in the history.
-    pub key_id: Option<String>,
-    pub role: Option<Role>,
-}
+pub use crate::domain::actor::Actor;
 
 impl Actor {
-    /// The scope in which Idempotency-Keys are unique: one per API key.
-    pub fn idempotency_scope(&self) -> &str {
-        self.key_id.as_deref().unwrap_or("anonymous")
-    }
-
     /// 401 without a key, 403 with a key of a lower role.
     pub fn require(&self, needed: Role) -> ApiResult<()> {
         match self.role {

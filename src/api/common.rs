@@ -4,50 +4,26 @@
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use chrono::{DateTime, Datelike, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
-use uuid::Uuid;
 
 use super::auth::Actor;
 use crate::error::{ApiError, FieldError};
-use crate::store::idempotency::{self, Begin, SavedResponse};
-use crate::store::parties::Hierarchy;
-use crate::store::Conn;
 
-/// A write's answer, as it is sent and as it is saved for replays.
-pub struct Written {
-    pub status: StatusCode,
-    pub headers: Vec<(String, String)>,
-    /// The JSON answer, serialized once.
-    pub body: Vec<u8>,
-    /// What a replay answers instead of `body`, when the first answer holds
-    /// a secret that must not be stored (a new API key).
-    pub replay_body: Option<Vec<u8>>,
-}
+pub use crate::ledger::idempotency::{Idempotency, Outcome, Written};
 
-impl Written {
-    pub fn created(location: String, etag: Option<String>, body: &impl serde::Serialize) -> Result<Self, ApiError> {
-        let mut headers = vec![("location".to_string(), location)];
-        if let Some(etag) = etag {
-            headers.push(("etag".to_string(), etag));
+impl Outcome {
+    /// The answer as sent: the first time, or replayed (`Idempotent-Replayed: true`).
+    pub fn into_response(self) -> HttpResponse {
+        let mut res = HttpResponse::build(StatusCode::from_u16(self.saved.status).unwrap_or(StatusCode::OK));
+        for (name, value) in &self.saved.headers {
+            res.insert_header((name.as_str(), value.as_str()));
         }
-        let body = serde_json::to_vec(body).map_err(ApiError::internal)?;
-        Ok(Self { status: StatusCode::CREATED, headers, body, replay_body: None })
+        if self.replayed {
+            res.insert_header(("idempotent-replayed", "true"));
+        }
+        res.content_type("application/json").body(self.saved.body)
     }
-}
-
-fn into_response(saved: &SavedResponse, replayed: bool) -> HttpResponse {
-    let mut res = HttpResponse::build(StatusCode::from_u16(saved.status).unwrap_or(StatusCode::OK));
-    for (name, value) in &saved.headers {
-        res.insert_header((name.as_str(), value.as_str()));
-    }
-    if replayed {
-        res.insert_header(("idempotent-replayed", "true"));
-    }
-    res.content_type("application/json").body(saved.body.clone())
 }
 
 /// The `Idempotency-Key` header, if any: 1 to 255 visible ASCII characters.
@@ -64,85 +40,11 @@ pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> 
     }
 }
 
-/// The `Idempotency-Key` of a POST, used inside the write's transaction:
-/// `begin` first (a retry with the same body gets the first answer back;
-/// the same key with another body is a 422), then `finish` saves the answer
-/// in the same transaction as the work. The hash covers the method, path
-/// and the parsed body, so whitespace and key order do not matter.
-pub struct Idempotency {
-    key: Option<String>,
-    scope: String,
-    hash: Vec<u8>,
-}
-
-/// A write's answer, ready to send.
-pub struct Outcome {
-    saved: SavedResponse,
-    replayed: bool,
-}
-
-impl Outcome {
-    pub fn into_response(self) -> HttpResponse {
-        into_response(&self.saved, self.replayed)
-    }
-}
-
-impl Idempotency {
-    pub fn new(req: &HttpRequest, actor: &Actor, body: &serde_json::Value) -> Result<Self, ApiError> {
-        let key = idempotency_key(req.headers())?;
-        let mut hasher = Sha256::new();
-        hasher.update(req.method().as_str());
-        hasher.update(b" ");
-        hasher.update(req.path());
-        hasher.update(b"\n");
-        hasher.update(canonical(body).to_string());
-        Ok(Self { key, scope: actor.idempotency_scope().to_string(), hash: hasher.finalize().to_vec() })
-    }
-
-    /// The saved answer when this is a retry.
-    pub async fn begin(&self, conn: &Conn) -> Result<Option<Outcome>, ApiError> {
-        let Some(key) = &self.key else { return Ok(None) };
-        match idempotency::begin(conn, &self.scope, key, &self.hash).await? {
-            Begin::Fresh => Ok(None),
-            Begin::Replay(saved) => Ok(Some(Outcome { saved, replayed: true })),
-            Begin::Mismatch => Err(ApiError::idempotency_mismatch()),
-        }
-    }
-
-    /// `begin`, and the parties' hierarchy that a write checks against,
-    /// sent together: one round trip instead of two.
-    pub async fn begin_with_parties(&self, conn: &Conn) -> Result<(Option<Outcome>, Hierarchy), ApiError> {
-        let parties = async { Hierarchy::load(conn).await.map_err(ApiError::from) };
-        futures_util::try_join!(self.begin(conn), parties)
-    }
-
-    /// Saves the answer with the key.
-    pub async fn finish(&self, conn: &mut Conn, written: Written) -> Result<Outcome, ApiError> {
-        let saved = SavedResponse { status: written.status.as_u16(), headers: written.headers, body: written.body };
-        if let Some(key) = &self.key {
-            match written.replay_body {
-                Some(replay) => {
-                    let stored = SavedResponse { status: saved.status, headers: saved.headers.clone(), body: replay };
-                    idempotency::save(conn, &self.scope, key, &stored).await?;
-                }
-                None => idempotency::save(conn, &self.scope, key, &saved).await?,
-            }
-        }
-        Ok(Outcome { saved, replayed: false })
-    }
-}
-
-/// The value with every object's keys sorted, so that equal JSON hashes equally.
-fn canonical(value: &serde_json::Value) -> serde_json::Value {
-    match value {
-        serde_json::Value::Object(map) => {
-            let mut entries: Vec<(&String, &serde_json::Value)> = map.iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(b.0));
-            serde_json::Value::Object(entries.into_iter().map(|(k, v)| (k.clone(), canonical(v))).collect())
-        }
-        serde_json::Value::Array(items) => serde_json::Value::Array(items.iter().map(canonical).collect()),
-        other => other.clone(),
-    }
+/// The idempotency of a POST: its `Idempotency-Key` in the actor's scope,
+/// with the request it was first used for.
+pub fn idempotency(req: &HttpRequest, actor: &Actor, body: &serde_json::Value) -> Result<Idempotency, ApiError> {
+    let key = idempotency_key(req.headers())?;
+    Ok(Idempotency::new(key, actor.idempotency_scope(), req.method().as_str(), req.path(), body))
 }
 
 /// A page of results.
@@ -151,77 +53,6 @@ pub struct Page<T> {
     pub data: Vec<T>,
     /// Pass as `cursor` to get the next page; null on the last page.
     pub next_cursor: Option<String>,
-}
-
-/// Where the next page starts, opaque to clients.
-#[derive(Debug, Serialize, Deserialize, PartialEq)]
-pub struct Cursor {
-    /// Which ordering the cursor belongs to.
-    pub o: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub at: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seq: Option<i64>,
-    pub id: Uuid,
-}
-
-pub fn bad_cursor() -> ApiError {
-    ApiError::bad_query("cursor", "bad cursor: not a cursor from this API (pass next_cursor back unchanged)")
-}
-
-/// The key that signs cursors (HMAC-SHA-256, from `server_secrets`, so
-/// every instance of one database signs alike). A cursor is its JSON and
-/// its signature, both base64url, joined by a dot; one whose signature does
-/// not verify is refused before its content is even parsed.
-#[derive(Clone)]
-pub struct CursorKey(std::sync::Arc<Vec<u8>>);
-
-/// Bytes of the HMAC kept in a cursor (128 bits).
-const CURSOR_MAC_LEN: usize = 16;
-
-impl CursorKey {
-    pub fn new(secret: Vec<u8>) -> Self {
-        Self(std::sync::Arc::new(secret))
-    }
-
-    fn mac(&self, payload: &str) -> hmac::Hmac<Sha256> {
-        use hmac::Mac;
-        let mut mac = <hmac::Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
-        mac.update(payload.as_bytes());
-        mac
-    }
-}
-
-impl Cursor {
-    pub fn encode(&self, key: &CursorKey) -> String {
-        use hmac::Mac;
-        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default());
-        let tag = key.mac(&payload).finalize().into_bytes();
-        format!("{payload}.{}", URL_SAFE_NO_PAD.encode(&tag[..CURSOR_MAC_LEN]))
-    }
-
-    pub fn decode(s: &str, ordering: &str, key: &CursorKey) -> Result<Self, ApiError> {
-        use hmac::Mac;
-        let bad = bad_cursor;
-        let (payload, tag) = s.trim().split_once('.').ok_or_else(bad)?;
-        let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| bad())?;
-        if tag.len() != CURSOR_MAC_LEN {
-            return Err(bad());
-        }
-        key.mac(payload).verify_truncated_left(&tag).map_err(|_| bad())?;
-        let bytes = URL_SAFE_NO_PAD.decode(payload).map_err(|_| bad())?;
-        let c: Cursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
-        // Signed cursors come from this API, but a leaked secret or an
-        // older format must still not reach PostgreSQL out of range.
-        let in_range = c.at.is_none_or(|at| (1..=9999).contains(&at.year())) && c.seq.is_none_or(|s| s >= 0);
-        if !in_range {
-            return Err(bad());
-        }
-        if c.o != ordering {
-            return Err(ApiError::bad_query("cursor", "this cursor belongs to another listing or ordering"));
-        }
-        Ok(c)
-    }
 }
 
 /// `limit`: 1 to 1000, default 50.

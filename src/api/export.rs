@@ -9,7 +9,7 @@ use super::expensive::ExpensivePermit;
 use super::incidents::IncidentView;
 use crate::db::{DbConn, DbPool};
 use crate::domain::spreadsheet::neutralize;
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiResult};
 use crate::store::incidents::{self as store, IncidentFilter, Order, Position};
 
 /// Rows read from the database per chunk.
@@ -275,7 +275,7 @@ async fn next_chunk(s: &mut ExportState) -> Result<Vec<u8>, ApiError> {
         // Ended cleanly: the connection goes back to the pool.
         drop(s.snapshot.0.take());
     }
-    let views: Vec<IncidentView> = records.iter().map(IncidentView::from_record).collect();
+    let views: Vec<IncidentView> = records.iter().map(IncidentView::from_record).collect::<ApiResult<_>>()?;
     let mut bytes = chunk_bytes(s.format, &views, s.first, &mut s.wrote_feature)?;
     s.first = false;
     if last_page {

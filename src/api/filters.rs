@@ -1,11 +1,10 @@
 //! The incident filters of DESIGN.md, shared by the list, the exports and
 //! the stats.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use utoipa::IntoParams;
 
-use super::extract::QueryParams;
-use super::incidents::parse_time_param;
+use super::extract::{clip, QueryParams};
 use crate::domain::{CountryCode, IncidentType, PartySlug, Verification};
 use crate::error::{ApiError, ApiResult};
 use crate::store::incidents::IncidentFilter;
@@ -188,4 +187,17 @@ impl RawFilter {
             include_deleted: self.include_deleted,
         }
     }
+}
+
+/// A time in a query: RFC 3339, or a date meaning its midnight UTC.
+pub fn parse_time_param(s: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        if let Some(t) = d.and_hms_opt(0, 0, 0) {
+            return Ok(t.and_utc());
+        }
+    }
+    Err(format!("`{}` is neither an RFC 3339 time nor a YYYY-MM-DD date", clip(s)))
 }

@@ -8,8 +8,8 @@ use actix_web::middleware::Next;
 use actix_web::{web, Error, HttpResponse};
 use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
 
+use crate::api::state::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::startup::AppState;
 
 /// The service's metrics.
 pub struct Metrics {

@@ -9,8 +9,8 @@ use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, Next};
 use actix_web::{web, Error, HttpMessage, HttpResponse};
 
 use super::client::ClientId;
+use crate::api::state::AppState;
 use crate::error::{ApiError, PROBLEM_JSON};
-use crate::startup::AppState;
 
 /// Turns every error answer that is not already problem+json (actix's own
 /// 404, 405, 413, extractor errors) into one, keeping its status and headers.

@@ -5,6 +5,7 @@ pub mod claims;
 pub mod client;
 pub mod coalesce;
 pub mod common;
+pub mod cursor;
 pub mod expensive;
 pub mod export;
 pub mod extract;
@@ -16,6 +17,7 @@ pub mod middleware;
 pub mod negotiate;
 pub mod ops;
 pub mod parties;
+pub mod state;
 pub mod stats;
 
 use actix_web::http::header;
@@ -35,7 +37,7 @@ use crate::error::ApiError;
     paths(
         ops::healthz, ops::readyz, metrics::metrics,
         parties::list, parties::create, parties::get, parties::patch,
-        incidents::list, incidents::create, incidents::batch, incidents::get, incidents::patch, incidents::delete, incidents::history,
+        incidents::list::list, incidents::create::create, incidents::batch::batch, incidents::read::get, incidents::patch::patch, incidents::patch::delete, incidents::read::history,
         claims::create, claims::list, claims::get,
         keys::create, keys::list, keys::revoke,
         stats::incidents, stats::claims,
@@ -169,25 +171,25 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             )
             .service(
                 web::resource("/incidents")
-                    .route(web::get().to(incidents::list))
-                    .route(web::post().to(incidents::create))
+                    .route(web::get().to(incidents::list::list))
+                    .route(web::post().to(incidents::create::create))
                     .default_service(web::to(not_allowed("GET, POST"))),
             )
             .service(
                 web::resource("/incidents/batch")
-                    .route(web::post().to(incidents::batch))
+                    .route(web::post().to(incidents::batch::batch))
                     .default_service(web::to(not_allowed("POST"))),
             )
             .service(
                 web::resource("/incidents/{id}")
-                    .route(web::get().to(incidents::get))
-                    .route(web::patch().to(incidents::patch))
-                    .route(web::delete().to(incidents::delete))
+                    .route(web::get().to(incidents::read::get))
+                    .route(web::patch().to(incidents::patch::patch))
+                    .route(web::delete().to(incidents::patch::delete))
                     .default_service(web::to(not_allowed("GET, PATCH, DELETE"))),
             )
             .service(
                 web::resource("/incidents/{id}/history")
-                    .route(web::get().to(incidents::history))
+                    .route(web::get().to(incidents::read::history))
                     .default_service(web::to(not_allowed("GET"))),
             )
             .service(

@@ -6,9 +6,9 @@ use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::api::state::AppState;
 use crate::db;
 use crate::error::{ApiError, Problem};
-use crate::startup::AppState;
 
 #[derive(Serialize, ToSchema)]
 pub struct Status {

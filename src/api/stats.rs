@@ -14,11 +14,10 @@ use super::auth::CanRead;
 use super::common::{body_etag, not_modified};
 use super::extract::{clip, QueryParams};
 use super::filters::{incident_filter, RawFilter};
+use crate::api::state::AppState;
 use crate::domain::period::{local_midnight, periods, Interval};
 use crate::domain::spreadsheet::neutralize;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::startup::AppState;
-use crate::store::parties::Hierarchy;
 use crate::store::rollup::{self, Basis, Dim, RollupSpec};
 use crate::store::stats::{self, Count, Dimension, Measure, StatsSpec, MAX_GROUP_BY};
 
@@ -240,7 +239,7 @@ async fn answer(state: web::Data<AppState>, req: HttpRequest, claims: bool) -> A
                 .read_only()
                 .repeatable_read()
                 .run::<_, ApiError, _>(async |conn| {
-                    let h = Hierarchy::load(conn).await?;
+                    let h = crate::store::parties::hierarchy(conn).await?;
                     let sides = h.sides();
                     let spec = StatsSpec {
                         filter: raw.resolve(&h),

@@ -1,9 +1,15 @@
 //! Domain types and rules, with no I/O. Each type parses its input once, so
 //! a value that exists is valid and is never checked again.
 
+pub mod actor;
 pub mod attribution;
+pub mod claim;
 pub mod enums;
+pub mod hierarchy;
+pub mod incident;
+pub mod json;
 pub mod keys;
+pub mod party;
 pub mod period;
 pub mod slug;
 pub mod spreadsheet;

@@ -8,6 +8,7 @@ use diesel_async::RunQueryDsl;
 
 use super::Conn;
 use crate::db::schema::parties;
+pub use crate::domain::hierarchy::Hierarchy;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = parties, check_for_backend(diesel::pg::Pg))]
@@ -74,64 +75,8 @@ pub async fn parents(mut conn: &Conn) -> QueryResult<HashMap<String, Option<Stri
 }
 
 /// The hierarchy of parties, read once per request that needs sides.
-pub struct Hierarchy {
-    parents: HashMap<String, Option<String>>,
-}
-
-impl Hierarchy {
-    /// Takes a shared connection, so that it can be read in the same round
-    /// trip as another statement (pipelined).
-    pub async fn load(conn: &Conn) -> QueryResult<Self> {
-        Ok(Self { parents: parents(conn).await? })
-    }
-
-    pub fn exists(&self, slug: &str) -> bool {
-        self.parents.contains_key(slug)
-    }
-
-    /// A party's side: its top-most ancestor.
-    pub fn side_of(&self, slug: &str) -> Option<&str> {
-        let (mut current, _) = self.parents.get_key_value(slug)?;
-        for _ in 0..=self.parents.len() {
-            match self.parents.get(current.as_str()) {
-                Some(Some(parent)) => current = self.parents.get_key_value(parent.as_str())?.0,
-                _ => return Some(current.as_str()),
-            }
-        }
-        None
-    }
-
-    /// True when `ancestor` is `slug` or one of its ancestors.
-    pub fn is_self_or_ancestor(&self, ancestor: &str, slug: &str) -> bool {
-        let mut current = Some(slug.to_string());
-        let mut steps = 0;
-        while let Some(c) = current {
-            if c == ancestor {
-                return true;
-            }
-            steps += 1;
-            if steps > self.parents.len() {
-                return false;
-            }
-            current = self.parents.get(&c).cloned().flatten();
-        }
-        false
-    }
-
-    /// Every party whose side is one of `sides`.
-    pub fn members_of_sides(&self, sides: &[String]) -> Vec<String> {
-        self.parents.keys().filter(|p| self.side_of(p).is_some_and(|s| sides.iter().any(|x| x == s))).cloned().collect()
-    }
-
-    /// `slug` and every party below it.
-    pub fn subtree(&self, slug: &str) -> Vec<String> {
-        self.parents.keys().filter(|p| self.is_self_or_ancestor(slug, p)).cloned().collect()
-    }
-}
-
-impl Hierarchy {
-    /// Every party and its side, as two aligned lists.
-    pub fn sides(&self) -> (Vec<String>, Vec<String>) {
-        self.parents.keys().filter_map(|p| Some((p.clone(), self.side_of(p)?.to_string()))).unzip()
-    }
+/// Takes a shared connection, so that it can be read in the same round
+/// trip as another statement (pipelined).
+pub async fn hierarchy(conn: &Conn) -> QueryResult<Hierarchy> {
+    Ok(Hierarchy::new(parents(conn).await?))
 }

@@ -254,7 +254,7 @@ impl TestApp {
     /// A new key, through the same code as `ceasefire keys create`.
     pub async fn create_key(&self, name: &str, role: Role) -> String {
         let mut conn = self.pool().get().await.unwrap();
-        ceasefire::api::keys::create_key(&mut conn, name, role).await.unwrap().key.unwrap()
+        ceasefire::ledger::keys::create_key(&mut conn, name, role).await.unwrap().key.unwrap()
     }
 
     /// Rows in every table, to show that a rejected write changed nothing.
@@ -318,7 +318,7 @@ impl TestApp {
 
 /// The Verin Shorzha incident of DESIGN.md, with its first three claims.
 pub fn verin_shorzha() -> Value {
-    ceasefire::api::incidents::verin_shorzha_example()
+    ceasefire::domain::incident::verin_shorzha_example()
 }
 
 /// A minimal valid incident.

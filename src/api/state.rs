@@ -1,0 +1,53 @@
+//! What every handler can reach: the pools and the instance's shared
+//! limits and caches. `startup` builds it; the handlers read it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::coalesce::Coalescer;
+use crate::db::replica::Replica;
+use crate::db::{DbConn, DbPool};
+use crate::error::ApiError;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: DbPool,
+    pub body_limit: usize,
+    /// Reads need a key too.
+    pub private_reads: bool,
+    /// Where lists, exports and counts may go.
+    pub replica: Option<Arc<Replica>>,
+    /// Counts being computed, which an identical request may still join.
+    pub stats_flights: Arc<Coalescer<crate::api::stats::SharedCounts>>,
+    /// Changes folded into the rollups (see `store::rollup`).
+    pub folded: prometheus::IntCounter,
+    /// Turns for writing a batch (`HttpArgs::batch_concurrency`).
+    pub batch_slots: Arc<tokio::sync::Semaphore>,
+    /// Signs and verifies pagination cursors.
+    pub cursor_key: crate::api::cursor::CursorKey,
+    /// The most buckets one count may answer.
+    pub max_buckets: usize,
+    /// Permits for expensive reads.
+    pub expensive: Arc<crate::api::expensive::ExpensiveReads>,
+    /// Whose forwarding headers name the client.
+    pub trusted_proxies: Arc<crate::api::client::TrustedProxies>,
+    /// The zones the rollups keep (refreshed in the background), to tell a
+    /// count the rollups answer from one that reads the rows.
+    pub rolled_up_zones: Arc<std::sync::RwLock<Vec<String>>>,
+    /// How long a client has to send a request body.
+    pub body_timeout: Duration,
+}
+
+impl AppState {
+    /// A connection for a read that may be served by the replica (a list,
+    /// an export, a count), with the pool it came from.
+    pub async fn lagging_read(&self) -> Result<(DbConn, DbPool), ApiError> {
+        if let Some(replica) = &self.replica {
+            if let Some(chosen) = replica.fresh_connection().await {
+                return Ok(chosen);
+            }
+        }
+        Ok((self.pool.get().await?, self.pool.clone()))
+    }
+}
