@@ -269,10 +269,3 @@ fn is_server_going_away(message: &str) -> bool {
         .iter()
         .any(|m| message.contains(m))
 }
-
-impl From<crate::db::PoolError> for ApiError {
-    fn from(e: crate::db::PoolError) -> Self {
-        tracing::warn!(error = %e, "no database connection");
-        Self::unavailable("the database is unavailable; retry shortly")
-    }
-}

@@ -8,12 +8,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use diesel::prelude::*;
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::AsyncConnection;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use crate::db::schema::incidents;
 use crate::db::DbPool;
 use crate::domain::actor::Actor;
 use crate::error::ApiError;
@@ -247,8 +245,7 @@ async fn import(pool: &DbPool, path: &Path) -> anyhow::Result<Summary> {
     }
     bar.finish_and_clear();
     for chunk in ids.chunks(10_000) {
-        let existing: Vec<Uuid> =
-            incidents::table.filter(incidents::id.eq_any(chunk)).select(incidents::id).load(&mut conn).await?;
+        let existing = crate::store::incidents::existing(&mut conn, chunk).await?;
         problems.extend(existing.iter().map(|id| format!("incident {id} exists already in the database")));
     }
     if !problems.is_empty() {

@@ -6,11 +6,12 @@ use futures_util::Stream;
 use serde_json::{json, Value};
 
 use super::expensive::ExpensivePermit;
-use super::incidents::IncidentView;
 use crate::db::{DbConn, DbPool};
+use crate::domain::incident::IncidentView;
 use crate::domain::spreadsheet::neutralize;
 use crate::error::{ApiError, ApiResult};
-use crate::store::incidents::{self as store, IncidentFilter, Order, Position};
+use crate::store::incidents as store;
+use crate::store::listing::{self, IncidentFilter, Order, Position};
 
 /// Rows read from the database per chunk.
 const CHUNK: i64 = 500;
@@ -262,16 +263,16 @@ pub fn stream(
 async fn next_chunk(s: &mut ExportState) -> Result<Vec<u8>, ApiError> {
     if s.snapshot.0.is_none() {
         let mut conn = s.pool.get().await?;
-        store::begin_snapshot(&mut conn).await?;
+        listing::begin_snapshot(&mut conn).await?;
         s.snapshot.0 = Some(conn);
     }
     let conn = s.snapshot.0.as_mut().ok_or_else(|| ApiError::internal("the export's connection is gone"))?;
-    let rows = store::page(conn, &s.filter, s.order, s.after, CHUNK).await?;
+    let rows = listing::page(conn, &s.filter, s.order, s.after, CHUNK).await?;
     let last_page = (rows.len() as i64) < CHUNK;
     s.after = rows.last().map(|(_, p)| *p).or(s.after);
     let records = store::records(conn, rows.into_iter().map(|(r, _)| r).collect()).await?;
     if last_page {
-        store::end_snapshot(conn).await?;
+        listing::end_snapshot(conn).await?;
         // Ended cleanly: the connection goes back to the pool.
         drop(s.snapshot.0.take());
     }

@@ -19,7 +19,7 @@ pub struct AppState {
     /// Where lists, exports and counts may go.
     pub replica: Option<Arc<Replica>>,
     /// Counts being computed, which an identical request may still join.
-    pub stats_flights: Arc<Coalescer<crate::api::stats::SharedCounts>>,
+    pub stats_flights: Arc<Coalescer<crate::ledger::counts::SharedCounts>>,
     /// Changes folded into the rollups (see `store::rollup`).
     pub folded: prometheus::IntCounter,
     /// Turns for writing a batch (`HttpArgs::batch_concurrency`).

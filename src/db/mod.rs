@@ -24,6 +24,13 @@ pub type DbPool = Pool<AsyncPgConnection>;
 pub type DbConn = Object<AsyncPgConnection>;
 pub type PoolError = diesel_async::pooled_connection::deadpool::PoolError;
 
+impl From<PoolError> for crate::error::ApiError {
+    fn from(e: PoolError) -> Self {
+        tracing::warn!(error = %e, "no database connection");
+        Self::unavailable("the database is unavailable; retry shortly")
+    }
+}
+
 /// Resolves the database URL: the given one, or the project-local cluster
 /// (created and started on first use).
 pub fn resolve_url(args: &DatabaseArgs) -> anyhow::Result<String> {

@@ -4,6 +4,7 @@
 pub mod actor;
 pub mod attribution;
 pub mod claim;
+pub mod dimension;
 pub mod enums;
 pub mod hierarchy;
 pub mod incident;

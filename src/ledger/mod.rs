@@ -5,6 +5,8 @@
 //! command line both call these, and neither writes SQL (`store` does).
 
 pub mod claims;
+pub mod counts;
+pub mod filter;
 pub mod idempotency;
 pub mod incidents;
 pub mod keys;

@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use diesel::dsl::sql;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
@@ -359,148 +358,6 @@ pub async fn get(conn: &mut Conn, id: Uuid) -> QueryResult<Option<IncidentRecord
     found.map(|(row, text)| record(row, &text)).transpose()
 }
 
-/// Filters on incidents, shared by the list, the export and the stats.
-/// Party filters hold slugs already expanded from sides.
-#[derive(Debug, Clone, Default)]
-pub struct IncidentFilter {
-    pub from: Option<DateTime<Utc>>,
-    pub to: Option<DateTime<Utc>>,
-    pub types: Vec<String>,
-    /// (role, parties): the incident has one of these parties in this role.
-    pub roles: Vec<(&'static str, Vec<String>)>,
-    pub denied: Option<bool>,
-    pub verification: Vec<String>,
-    pub border_sector: Vec<String>,
-    pub country: Vec<String>,
-    /// min_lon, min_lat, max_lon, max_lat
-    pub bbox: Option<[f64; 4]>,
-    pub q: Option<String>,
-    pub updated_since: Option<DateTime<Utc>>,
-    pub include_deleted: bool,
-}
-
-/// The order of a list.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Order {
-    /// Newest first: (occurred_at, id) descending.
-    Occurred,
-    /// Change order, for mirrors: by the transaction that last changed each
-    /// incident, listing only changes below the oldest transaction still
-    /// running, so nothing that commits later can sort before what was listed.
-    Changed,
-}
-
-/// A row's place in its list's order; a page starts after one.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Position {
-    Occurred(DateTime<Utc>, Uuid),
-    Changed(i64, Uuid),
-}
-
-pub fn filtered(f: &IncidentFilter) -> incidents::BoxedQuery<'static, Pg> {
-    let mut q = incidents::table.into_boxed::<Pg>();
-    if !f.include_deleted {
-        q = q.filter(incidents::deleted_at.is_null());
-    }
-    if let Some(from) = f.from {
-        q = q.filter(incidents::occurred_at.ge(from));
-    }
-    if let Some(to) = f.to {
-        q = q.filter(incidents::occurred_at.lt(to));
-    }
-    if !f.types.is_empty() {
-        q = q.filter(incidents::type_.eq_any(f.types.clone()));
-    }
-    for (role, parties) in &f.roles {
-        let sub = incident_parties::table
-            .select(incident_parties::incident_id)
-            .filter(incident_parties::role.eq(*role))
-            .filter(incident_parties::party.eq_any(parties.clone()));
-        q = q.filter(incidents::id.eq_any(sub));
-    }
-    if let Some(d) = f.denied {
-        q = q.filter(incidents::denied.eq(d));
-    }
-    if !f.verification.is_empty() {
-        q = q.filter(incidents::verification.eq_any(f.verification.clone()));
-    }
-    if !f.border_sector.is_empty() {
-        q = q.filter(incidents::border_sector.eq_any(f.border_sector.clone()));
-    }
-    if !f.country.is_empty() {
-        q = q.filter(incidents::country.eq_any(f.country.clone()));
-    }
-    if let Some([min_lon, min_lat, max_lon, max_lat]) = f.bbox {
-        q = q.filter(incidents::lon.between(min_lon, max_lon)).filter(incidents::lat.between(min_lat, max_lat));
-    }
-    if let Some(text) = &f.q {
-        q = q.filter(
-            sql::<Bool>("to_tsvector('simple', title || ' ' || description) @@ websearch_to_tsquery('simple', ")
-                .bind::<Text, _>(text.clone())
-                .sql(")"),
-        );
-    }
-    if let Some(since) = f.updated_since {
-        q = q.filter(incidents::updated_at.ge(since));
-    }
-    q
-}
-
-/// One page of incidents after `after` (exclusive), `limit` rows, each
-/// with its position.
-pub async fn page(
-    conn: &mut Conn,
-    f: &IncidentFilter,
-    order: Order,
-    after: Option<Position>,
-    limit: i64,
-) -> QueryResult<Vec<(IncidentRow, Position)>> {
-    let mut q = filtered(f).select((IncidentRow::as_select(), incidents::change_seq)).limit(limit);
-    // Row comparisons, which PostgreSQL answers from the (key, id) index;
-    // the equivalent OR of two conditions makes it scan from the start.
-    match after {
-        Some(Position::Occurred(at, id)) => {
-            q = q.filter(
-                sql::<Bool>("(incidents.occurred_at, incidents.id) < (")
-                    .bind::<diesel::sql_types::Timestamptz, _>(at)
-                    .sql(", ")
-                    .bind::<diesel::sql_types::Uuid, _>(id)
-                    .sql(")"),
-            )
-        }
-        Some(Position::Changed(seq, id)) => {
-            q = q.filter(
-                sql::<Bool>("(incidents.change_seq, incidents.id) > (")
-                    .bind::<diesel::sql_types::BigInt, _>(seq)
-                    .sql(", ")
-                    .bind::<diesel::sql_types::Uuid, _>(id)
-                    .sql(")"),
-            )
-        }
-        None => {}
-    }
-    q = match order {
-        Order::Occurred => q.order((incidents::occurred_at.desc(), incidents::id.desc())),
-        Order::Changed => q
-            .filter(
-                incidents::change_seq
-                    .lt(sql::<diesel::sql_types::BigInt>("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")),
-            )
-            .order((incidents::change_seq.asc(), incidents::id.asc())),
-    };
-    let rows: Vec<(IncidentRow, i64)> = q.load(conn).await?;
-    Ok(rows
-        .into_iter()
-        .map(|(row, seq)| {
-            let position = match order {
-                Order::Occurred => Position::Occurred(row.occurred_at, row.id),
-                Order::Changed => Position::Changed(seq, row.id),
-            };
-            (row, position)
-        })
-        .collect())
-}
-
 /// Stores the attribution roles of new incidents (their `denied` and
 /// `disputed` columns were inserted with the rows).
 pub async fn insert_roles<'a>(
@@ -557,15 +414,7 @@ pub async fn totals(conn: &mut Conn) -> QueryResult<(i64, i64)> {
     Ok((incidents_n, claims_n))
 }
 
-/// Starts the read-only repeatable-read transaction that a long read (an
-/// export, chunk after chunk) sees the ledger in: one snapshot throughout.
-pub async fn begin_snapshot(conn: &mut Conn) -> QueryResult<()> {
-    use diesel_async::SimpleAsyncConnection;
-    conn.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await
-}
-
-/// Ends the transaction of `begin_snapshot`.
-pub async fn end_snapshot(conn: &mut Conn) -> QueryResult<()> {
-    use diesel_async::SimpleAsyncConnection;
-    conn.batch_execute("COMMIT").await
+/// Which of `ids` are incidents already (deleted ones included).
+pub async fn existing(conn: &mut Conn, ids: &[Uuid]) -> QueryResult<Vec<Uuid>> {
+    incidents::table.filter(incidents::id.eq_any(ids)).select(incidents::id).load(conn).await
 }

@@ -4,6 +4,7 @@ pub mod claims;
 pub mod idempotency;
 pub mod incidents;
 pub mod keys;
+pub mod listing;
 pub mod parties;
 pub mod revisions;
 pub mod rollup;

@@ -3,7 +3,7 @@
 //! Two sources, both exact in the caller's snapshot:
 //! - `stat_single`: per local day and month of each zone in `stat_zones`,
 //!   one dimension at a time, and two at a time for the dimensions with few
-//!   values (`PAIRED`, by occurred_at). It answers a count that involves at
+//!   values (`Dimension::paired`, by occurred_at). It answers a count that involves at
 //!   most one dimension, or two of those, as grouping or filter, without
 //!   looking at single incidents; the changes the background fold has not
 //!   moved in yet (`stat_pending`) are added.
@@ -15,6 +15,11 @@
 //!
 //! Free text, bounding boxes, `updated_since` and deleted incidents are not
 //! kept there; those counts read the base tables (`stats::counts`).
+//!
+//! Longer than the other modules (about 600 lines) on purpose: a count from
+//! the rollups is one statement, and its parts (the gates, the day ranges,
+//! the single and the narrow reads) share private types that a split would
+//! make public for no other caller; the fold and the zones follow them.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -24,55 +29,40 @@ use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{Array, Date, Integer, Text, Timestamptz, Untyped};
 use diesel_async::RunQueryDsl;
 
-use super::stats::{Count, Dimension, Measure, MAX_GROUP_BY};
+use super::stats::{Count, Measure, MAX_GROUP_BY};
 use super::Conn;
+use crate::domain::dimension::Dimension;
 use crate::domain::period::{local_midnight, Interval};
 
-/// A dimension as the rollups keep it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Dim {
-    /// Its name in `stat_single.dim`.
-    pub name: &'static str,
+/// How the rollups keep a dimension (`Dimension::rollup_column`).
+trait Kept {
     /// Its column in `stat_current`.
-    column: &'static str,
-    /// An incident may have several values (parties, sides).
-    multi: bool,
-}
-
-impl Dim {
-    pub fn of(d: Dimension) -> Option<Dim> {
-        let (name, column, multi) = match d {
-            Dimension::Type => ("type", "type", false),
-            Dimension::Verification => ("verification", "verification", false),
-            Dimension::BorderSector => ("border_sector", "border_sector", false),
-            Dimension::Country => ("country", "country", false),
-            Dimension::Denied => ("denied", "denied", false),
-            Dimension::Role("accuser") => ("accuser", "accusers", true),
-            Dimension::Role("accused") => ("accused", "accused", true),
-            Dimension::Role("claimant") => ("claimant", "claimants", true),
-            Dimension::RoleSide("accuser") => ("accuser_side", "accuser_sides", true),
-            Dimension::RoleSide("accused") => ("accused_side", "accused_sides", true),
-            _ => return None,
-        };
-        Some(Dim { name, column, multi })
-    }
-
+    fn column(self) -> &'static str;
     /// The values of row `r` as a set of rows of one column `val`; none is
     /// one null.
+    fn values(self, r: &str) -> String;
+    /// The condition "row `r` has one of the values bound next".
+    fn matches(self, r: &str) -> String;
+}
+
+impl Kept for Dimension {
+    fn column(self) -> &'static str {
+        self.rollup_column().unwrap_or("NULL")
+    }
+
     fn values(self, r: &str) -> String {
-        match (self.multi, self.name) {
-            (true, _) => format!("SELECT unnest(coalesce(nullif({r}.{}, '{{}}'), '{{NULL}}')) AS val", self.column),
-            (false, "denied") => format!("SELECT {r}.denied::text AS val"),
-            (false, _) => format!("SELECT {r}.{} AS val", self.column),
+        match (self.multi(), self.boolean()) {
+            (true, _) => format!("SELECT unnest(coalesce(nullif({r}.{}, '{{}}'), '{{NULL}}')) AS val", self.column()),
+            (false, true) => format!("SELECT {r}.{}::text AS val", self.column()),
+            (false, false) => format!("SELECT {r}.{} AS val", self.column()),
         }
     }
 
-    /// The condition "row `r` has one of the values bound next".
     fn matches(self, r: &str) -> String {
-        match (self.multi, self.name) {
-            (true, _) => format!("{r}.{} && ", self.column),
-            (false, "denied") => format!("{r}.denied::text = ANY("),
-            (false, _) => format!("{r}.{} = ANY(", self.column),
+        match (self.multi(), self.boolean()) {
+            (true, _) => format!("{r}.{} && ", self.column()),
+            (false, true) => format!("{r}.{}::text = ANY(", self.column()),
+            (false, false) => format!("{r}.{} = ANY(", self.column()),
         }
     }
 }
@@ -109,34 +99,32 @@ pub struct RollupSpec {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
     pub measure: Measure,
-    pub group_by: Vec<Dim>,
+    /// Dimensions the rollups keep (`Dimension::rollup_column`).
+    pub group_by: Vec<Dimension>,
     /// Each filter keeps incidents with one of the values (`"true"` or
     /// `"false"` for denied); several filters must all hold.
-    pub filters: Vec<(Dim, Vec<String>)>,
+    pub filters: Vec<(Dimension, Vec<String>)>,
 }
-
-/// The dimensions `stat_single` also keeps two at a time (by occurred_at).
-const PAIRED: [&str; 6] = ["type", "verification", "country", "denied", "accuser_side", "accused_side"];
 
 /// What `stat_single` is read for: the rows of up to two dimensions (none:
 /// the total), in the order of their names, each optionally narrowed to
 /// some values.
 #[derive(Debug, Clone, PartialEq)]
 struct Slice {
-    dims: Vec<(Dim, Option<Vec<String>>)>,
+    dims: Vec<(Dimension, Option<Vec<String>>)>,
     /// The group columns, in the order asked for: indices into `dims`.
     groups: Vec<usize>,
 }
 
 impl Slice {
-    fn new(mut dims: Vec<(Dim, Option<Vec<String>>)>, group_by: &[Dim]) -> Self {
-        dims.sort_by_key(|(d, _)| d.name);
+    fn new(mut dims: Vec<(Dimension, Option<Vec<String>>)>, group_by: &[Dimension]) -> Self {
+        dims.sort_by_key(|(d, _)| d.name());
         let groups = group_by.iter().filter_map(|g| dims.iter().position(|(d, _)| d == g)).collect();
         Slice { dims, groups }
     }
 
     fn name(&self, i: usize) -> &'static str {
-        self.dims.get(i).map_or("", |(d, _)| d.name)
+        self.dims.get(i).map_or("", |(d, _)| d.name())
     }
 }
 
@@ -151,12 +139,12 @@ impl RollupSpec {
     /// The `stat_single` reads for the buckets and for the total, when at
     /// most two dimensions are involved and the rollups keep them.
     fn slices(&self) -> Option<(Slice, Slice)> {
-        let mut dims: Vec<(Dim, Option<Vec<String>>)> = Vec::new();
+        let mut dims: Vec<(Dimension, Option<Vec<String>>)> = Vec::new();
         for (f, values) in &self.filters {
             // Values of one incident must not be summed twice: several
             // values of a multi-valued dimension, or grouping by the
             // dimension a filter narrows, need the incidents themselves.
-            if f.multi && (values.len() != 1 || self.group_by.contains(f)) {
+            if f.multi() && (values.len() != 1 || self.group_by.contains(f)) {
                 return None;
             }
             dims.push((*f, Some(values.clone())));
@@ -169,7 +157,7 @@ impl RollupSpec {
         }
         match dims.len() {
             0 | 1 => {}
-            2 if self.basis == Basis::Occurred && dims.iter().all(|(d, _)| PAIRED.contains(&d.name)) => {}
+            2 if self.basis == Basis::Occurred && dims.iter().all(|(d, _)| d.paired()) => {}
             _ => return None,
         }
         Some((Slice::new(dims, &self.group_by), filtered))
@@ -441,7 +429,7 @@ impl NarrowQuery<'_> {
         for (dim, values) in &self.spec.filters {
             out.push_sql(&format!(" AND {}", dim.matches("r")));
             out.push_bind_param::<Array<Text>, _>(values)?;
-            if !dim.multi {
+            if !dim.multi() {
                 out.push_sql(")");
             }
         }

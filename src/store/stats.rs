@@ -14,81 +14,49 @@ use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{Array, BigInt, Date, Nullable, Text, Timestamptz, Untyped};
 use diesel_async::RunQueryDsl;
 
-use super::incidents::{filtered, IncidentFilter};
+use super::listing::{filtered, IncidentFilter};
 use super::Conn;
 use crate::db::schema::{claims, incidents};
+pub use crate::domain::dimension::{Dimension, Measure};
 
-/// What is summed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Measure {
-    Incidents,
-    Violations,
-    Killed,
-    Wounded,
-    Claims,
-}
-
-impl Measure {
-    fn sql(self) -> &'static str {
-        match self {
-            Measure::Incidents | Measure::Claims => "1::int8",
-            Measure::Violations => "incidents.violations::int8",
-            Measure::Killed => {
-                "(coalesce(incidents.killed_military, 0) + coalesce(incidents.killed_civilian, 0))::int8"
-            }
-            Measure::Wounded => {
-                "(coalesce(incidents.wounded_military, 0) + coalesce(incidents.wounded_civilian, 0))::int8"
-            }
-        }
+/// The SQL of what is summed, per row.
+fn measure_sql(m: Measure) -> &'static str {
+    match m {
+        Measure::Incidents | Measure::Claims => "1::int8",
+        Measure::Violations => "incidents.violations::int8",
+        Measure::Killed => "(coalesce(incidents.killed_military, 0) + coalesce(incidents.killed_civilian, 0))::int8",
+        Measure::Wounded => "(coalesce(incidents.wounded_military, 0) + coalesce(incidents.wounded_civilian, 0))::int8",
     }
 }
 
-/// A dimension to group by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dimension {
-    Type,
-    Verification,
-    BorderSector,
-    Country,
-    Denied,
-    /// Parties in an attribution role of the incident.
-    Role(&'static str),
-    /// Sides of the parties in an attribution role of the incident.
-    RoleSide(&'static str),
-    Claimant,
-    ClaimantSide,
-    Stance,
-    Target,
-    TargetSide,
-}
-
-impl Dimension {
-    /// The SQL giving this dimension's values for the row `r`, as a
-    /// lateral subquery of one text column `val`.
-    fn lateral(self) -> String {
-        let by_role = |role: &str| {
-            format!("SELECT ip.party AS val FROM incident_parties ip WHERE ip.incident_id = r.incident_id AND ip.role = '{role}'")
-        };
-        let role_side = |role: &str| {
-            format!(
-                "SELECT DISTINCT sm.side AS val FROM incident_parties ip JOIN side_map sm ON sm.party = ip.party \
-                 WHERE ip.incident_id = r.incident_id AND ip.role = '{role}'"
-            )
-        };
-        match self {
-            Dimension::Type => "SELECT r.type AS val".into(),
-            Dimension::Verification => "SELECT r.verification AS val".into(),
-            Dimension::BorderSector => "SELECT r.border_sector AS val".into(),
-            Dimension::Country => "SELECT r.country AS val".into(),
-            Dimension::Denied => "SELECT r.denied::text AS val".into(),
-            Dimension::Role(role) => by_role(role),
-            Dimension::RoleSide(role) => role_side(role),
-            Dimension::Claimant => "SELECT r.claimant AS val".into(),
-            Dimension::ClaimantSide => "SELECT sm.side AS val FROM side_map sm WHERE sm.party = r.claimant".into(),
-            Dimension::Stance => "SELECT r.stance AS val".into(),
-            Dimension::Target => "SELECT r.target AS val".into(),
-            Dimension::TargetSide => "SELECT sm.side AS val FROM side_map sm WHERE sm.party = r.target".into(),
-        }
+/// The SQL giving `d`'s values for the row `r`, as a lateral subquery of
+/// one text column `val`.
+fn lateral(d: Dimension) -> String {
+    let by_role = |role: &str| {
+        format!("SELECT ip.party AS val FROM incident_parties ip WHERE ip.incident_id = r.incident_id AND ip.role = '{role}'")
+    };
+    let role_side = |role: &str| {
+        format!(
+            "SELECT DISTINCT sm.side AS val FROM incident_parties ip JOIN side_map sm ON sm.party = ip.party \
+             WHERE ip.incident_id = r.incident_id AND ip.role = '{role}'"
+        )
+    };
+    match d {
+        Dimension::Type => "SELECT r.type AS val".into(),
+        Dimension::Verification => "SELECT r.verification AS val".into(),
+        Dimension::BorderSector => "SELECT r.border_sector AS val".into(),
+        Dimension::Country => "SELECT r.country AS val".into(),
+        Dimension::Denied => "SELECT r.denied::text AS val".into(),
+        Dimension::Accuser => by_role("accuser"),
+        Dimension::Accused => by_role("accused"),
+        Dimension::Claimant => by_role("claimant"),
+        Dimension::AccuserSide => role_side("accuser"),
+        Dimension::AccusedSide => role_side("accused"),
+        Dimension::ClaimClaimant => "SELECT r.claimant AS val".into(),
+        Dimension::ClaimantSide => "SELECT sm.side AS val FROM side_map sm WHERE sm.party = r.claimant".into(),
+        Dimension::Stance => "SELECT r.stance AS val".into(),
+        Dimension::Target => "SELECT r.target AS val".into(),
+        Dimension::TargetSide => "SELECT sm.side AS val FROM side_map sm WHERE sm.party = r.target".into(),
     }
 }
 
@@ -152,7 +120,7 @@ fn rows(spec: &StatsSpec) -> Rows {
             .select((
                 claims::incident_id,
                 date(),
-                sql::<BigInt>(spec.measure.sql()),
+                sql::<BigInt>(measure_sql(spec.measure)),
                 incidents::type_,
                 incidents::verification,
                 incidents::border_sector,
@@ -176,7 +144,7 @@ fn rows(spec: &StatsSpec) -> Rows {
             .select((
                 incidents::id,
                 date(),
-                sql::<BigInt>(spec.measure.sql()),
+                sql::<BigInt>(measure_sql(spec.measure)),
                 incidents::type_,
                 incidents::verification,
                 incidents::border_sector,
@@ -241,7 +209,7 @@ impl QueryFragment<Pg> for Grouped<'_> {
         out.push_sql(&unused());
         out.push_sql(" FROM r");
         for (i, dim) in self.spec.group_by.iter().enumerate() {
-            out.push_sql(&format!(" LEFT JOIN LATERAL ({}) d{i} ON true", dim.lateral()));
+            out.push_sql(&format!(" LEFT JOIN LATERAL ({}) d{i} ON true", lateral(*dim)));
         }
         out.push_sql(" GROUP BY 1");
         for i in 0..self.spec.group_by.len() {

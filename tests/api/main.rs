@@ -3,6 +3,7 @@
 
 mod auth;
 mod claims;
+mod dimensions;
 mod exports;
 mod filters;
 mod hardening;

@@ -13,7 +13,8 @@ use crate::api::state::AppState;
 use crate::db::{DbConn, DbPool};
 use crate::domain::incident::IncidentView;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::store::incidents::{self as store, Order, Position};
+use crate::store::incidents as store;
+use crate::store::listing::{self, Order, Position};
 
 /// List incidents, newest first (or in change order with `updated_since`).
 #[utoipa::path(
@@ -84,7 +85,7 @@ pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) 
     let (mut conn, _) = lagging_read(&state, &raw).await?;
     let h = crate::store::parties::hierarchy(&conn).await?;
     let filter = raw.resolve(&h);
-    let mut rows = store::page(&mut conn, &filter, order, after, limit + 1).await?;
+    let mut rows = listing::page(&mut conn, &filter, order, after, limit + 1).await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let cursor_at = |p: Position| match p {

@@ -1,0 +1,211 @@
+//! `/v1/stats/incidents` and `/v1/stats/claims`: counts by calendar period
+//! in any time zone, grouped, zero-filled, as JSON or CSV. The query is
+//! parsed (`request`), planned and run by the ledger (`ledger::counts`),
+//! and the tally rendered (`render`).
+
+pub mod render;
+pub mod request;
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
+
+use self::render::Answer;
+use super::auth::CanRead;
+use super::common::not_modified;
+use super::state::AppState;
+use crate::domain::dimension::Counted;
+use crate::domain::period::Interval;
+use crate::error::{ApiResult, Problem};
+use crate::ledger::counts::{self, Budget, SharedCounts, Tally};
+
+/// One group's value in one period. The group's dimensions appear as
+/// fields named after them (`accuser`, `type`, ...); null is "none" (an
+/// incident nobody accused, a claim without target).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"period_start": "2023-08-14T00:00:00+04:00", "accuser": "am-mod", "value": 3}))]
+pub struct Bucket {
+    /// The start of the calendar period in the requested zone.
+    pub period_start: String,
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub group: serde_json::Map<String, serde_json::Value>,
+    pub value: i64,
+}
+
+/// Counts by period, in long format, zero-filled: every period of
+/// `[from, to)` appears for every group that appears in the range.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Stats {
+    pub interval: Interval,
+    pub tz: String,
+    pub from: String,
+    pub to: String,
+    pub measure: String,
+    /// `occurred` or `reported` for incidents; `stated` or `occurred` for claims.
+    pub by: String,
+    pub group_by: Vec<String>,
+    pub buckets: Vec<Bucket>,
+    /// The measure over the whole range, each incident (or claim) once,
+    /// however many groups it falls in.
+    pub total: i64,
+}
+
+/// Parameters of both counts (with every filter of the incident list).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct StatsParams {
+    /// Length of the periods. Default `week`.
+    #[param(inline)]
+    interval: Option<Interval>,
+    /// Start of the range (inclusive): RFC 3339, or a date meaning its
+    /// midnight in `tz`. Default: a year before `to`.
+    from: Option<String>,
+    /// End of the range (exclusive). Default: now.
+    to: Option<String>,
+    /// An IANA time zone such as `Asia/Baku`. Default `UTC`.
+    #[param(example = "Asia/Baku")]
+    tz: Option<String>,
+    /// Up to 4 dimensions, repeated or comma-separated.
+    #[param(explode = true)]
+    group_by: Option<Vec<String>>,
+    /// `json` (default) or `csv`; overrides `Accept`.
+    format: Option<String>,
+}
+
+async fn answer(state: web::Data<AppState>, req: HttpRequest, what: Counted) -> ApiResult<HttpResponse> {
+    let parsed = request::parse(&req, what, crate::store::now())?;
+    let (request, format) = (parsed.request, parsed.format);
+    let periods = request.periods()?;
+    let budget = Budget { periods: periods.len(), max_buckets: state.max_buckets };
+    // Periods alone may be over the limit: refused before any query.
+    budget.check(1, &request.group_by)?;
+
+    // Identical counts asked for at once share one query (see `coalesce`).
+    // Without `to`, a count runs up to its own arrival: two such requests
+    // are identical only if they arrived at the same instant (sharing an
+    // earlier one's range could leave out a write answered in between).
+    let mut key = url::form_urlencoded::Serializer::new(format!("{}?", req.path()));
+    key.extend_pairs(url::form_urlencoded::parse(req.query_string().as_bytes()).filter(|(k, _)| k != "format"));
+    if !parsed.to_given {
+        key.append_pair("to", &request.to.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+    }
+    let key = key.finish();
+    let plan = request.plan();
+    // Counts the rollups cannot answer read the rows: an expensive read.
+    let expensive = plan.is_expensive(request.tz, &state.rolled_up_zones.read().unwrap_or_else(|e| e.into_inner()));
+    let client = expensive.then(|| super::expensive::client_of(&req));
+    let flights = state.stats_flights.clone();
+    let shared = flights
+        .run(key, |close| async {
+            let _permit = match client {
+                Some(client) => Some(state.expensive.acquire(client).await?),
+                None => None,
+            };
+            let (mut conn, _) = state.lagging_read().await?;
+            close();
+            let mut tally = Tally::new(budget, request.group_by.len());
+            counts::run(&mut conn, &request, &plan, &mut tally).await?;
+            Ok(SharedCounts::new(tally))
+        })
+        .await?;
+    shared.tally.check(&request.group_by)?;
+    // Requests that shared the query also share its answer, rendered once
+    // per format (identical requests, identical bodies).
+    let cell = &shared.rendered[format as usize];
+    let (bytes, etag) = match cell.get() {
+        Some(rendered) => rendered.clone(),
+        None => {
+            let rendered = Answer { request: &request, periods: &periods, tally: &shared.tally }.render(format)?;
+            let _ = cell.set(rendered.clone());
+            rendered
+        }
+    };
+    if not_modified(&req, &etag) {
+        return Ok(HttpResponse::NotModified().insert_header((header::ETAG, etag)).finish());
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header((header::VARY, "Accept"))
+        .content_type(format.content_type())
+        .body(bytes))
+}
+
+/// Incidents per period.
+///
+/// Counting rules: an incident with two accusers (or two types of any
+/// other multi-valued dimension) counts once under each, and once in
+/// `total`; an incident without any value of a dimension counts under null.
+/// Deleted incidents and retracted claims never count. `by=occurred` buckets
+/// by `occurred_at`, `by=reported` by when the incident was recorded
+/// (`created_at`). Counts are exact and include every write answered before
+/// the request. Identical requests that arrive while one of them is still
+/// waiting to start share its computation (dashboards polling the same
+/// panel), which keeps that guarantee; a request without `to` counts up to
+/// its own arrival, so it shares only with requests of the same instant.
+///
+/// Speed: in a zone the server keeps daily rollups for (`UTC`, `Asia/Baku`
+/// and `Asia/Yerevan` unless the operator chose others), a count that groups
+/// or filters by one dimension, or by two of `type`, `verification`,
+/// `country`, `denied`, `accuser_side` and `accused_side` (by occurred
+/// date), reads those rollups: its cost follows the number of days, not of
+/// incidents. Every other count over the dimensions above, in any zone,
+/// reads one narrow row per incident of the range. Counts that use `q`,
+/// `bbox`, `updated_since` or `include_deleted` read the full incidents and
+/// are the slowest.
+///
+/// Counts that the rollups cannot answer are expensive reads: they share a
+/// few permits per instance and per client (429 with `Retry-After` beyond).
+/// An answer holds at most `CEASEFIRE_MAX_BUCKETS` buckets (100,000 by
+/// default); a larger one is refused with a 400 that names its size. In
+/// CSV, a group value that a spreadsheet would run as a formula starts
+/// with `'`.
+#[utoipa::path(get, path = "/v1/stats/incidents", tag = "stats", operation_id = "incidentStats",
+    params(
+        StatsParams,
+        ("measure" = Option<String>, Query, description = "`incidents` (default), `violations`, `killed` or `wounded`"),
+        ("by" = Option<String>, Query, description = "`occurred` (default) or `reported`"),
+        crate::api::filters::IncidentFilterParams,
+    ),
+    responses(
+        (status = 200, description = "Counts by period", content(
+            (Stats = "application/json"),
+            (String = "text/csv", example = "period_start,accuser,value\n2023-08-14T00:00:00+04:00,am-mod,3\n"),
+        ), headers(("ETag" = String))),
+        (status = 304, description = "Unchanged since the ETag given"),
+        (status = 400, description = "Invalid query: unknown zone or dimension, `from` not before `to`, more than 20,000 periods, or more buckets (periods × groups, zero-filled) than the server's limit (100,000 unless `CEASEFIRE_MAX_BUCKETS` says otherwise), with type `urn:ceasefire:problem:too-many-buckets` and the figure in `detail`", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "The Accept header allows neither JSON nor CSV", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn incidents(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) -> ApiResult<HttpResponse> {
+    answer(state, req, Counted::Incidents).await
+}
+
+/// Claims per period: the side-by-side view of what each party says.
+///
+/// Counts standing claims (not retracted, not retractions) of incidents that
+/// are not deleted and that pass the incident filters; `stance` narrows the
+/// claims. `by=stated` (default) buckets by `stated_at`, `by=occurred` by
+/// the incident's `occurred_at`.
+#[utoipa::path(get, path = "/v1/stats/claims", tag = "stats", operation_id = "claimStats",
+    params(
+        StatsParams,
+        ("measure" = Option<String>, Query, description = "`claims` (the only one)"),
+        ("by" = Option<String>, Query, description = "`stated` (default) or `occurred`"),
+        ("stance" = Option<Vec<crate::domain::Stance>>, Query, description = "Only these stances", explode = true),
+        crate::api::filters::IncidentFilterParams,
+    ),
+    responses(
+        (status = 200, description = "Counts by period", content(
+            (Stats = "application/json"),
+            (String = "text/csv", example = "period_start,claimant,stance,value\n2023-08-14T00:00:00+04:00,am-mod,accuses,5\n"),
+        ), headers(("ETag" = String))),
+        (status = 304, description = "Unchanged since the ETag given"),
+        (status = 400, description = "Invalid query, or more buckets than the server's limit (`urn:ceasefire:problem:too-many-buckets`)", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "The Accept header allows neither JSON nor CSV", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn claims(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) -> ApiResult<HttpResponse> {
+    answer(state, req, Counted::Claims).await
+}

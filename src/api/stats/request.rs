@@ -1,0 +1,213 @@
+//! A count's query string parsed once into a `CountRequest` (and the
+//! answer's format), every bad parameter a 400 naming it.
+
+use std::collections::BTreeSet;
+
+use actix_web::HttpRequest;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
+
+use crate::api::extract::{clip, QueryParams};
+use crate::api::filters::incident_filter;
+use crate::domain::dimension::{Counted, Dimension, Measure};
+use crate::domain::period::{local_midnight, Interval};
+use crate::domain::Stance;
+use crate::error::{ApiError, ApiResult};
+use crate::ledger::counts::{By, CountRequest, MAX_GROUP_BY};
+
+/// How the answer is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Csv,
+}
+
+impl Format {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Json => "application/json",
+            Format::Csv => "text/csv; charset=utf-8",
+        }
+    }
+}
+
+/// A parsed count: the request, its format, and whether `to` was given
+/// (without it the count runs up to its own arrival).
+#[derive(Debug)]
+pub struct Parsed {
+    pub request: CountRequest,
+    pub format: Format,
+    pub to_given: bool,
+}
+
+/// Parses the count of `what` that `req` asks for; `now` ends a range
+/// without `to`.
+pub fn parse(req: &HttpRequest, what: Counted, now: DateTime<Utc>) -> ApiResult<Parsed> {
+    let mut q = QueryParams::from_request(req)?;
+    let format = match q.one("format")?.as_deref() {
+        Some("json") => Format::Json,
+        Some("csv") => Format::Csv,
+        Some(other) => return Err(ApiError::bad_query("format", format!("`{}` is not json or csv", clip(other)))),
+        None => match crate::api::negotiate::negotiate(req, &["application/json", "text/csv"])? {
+            0 => Format::Json,
+            _ => Format::Csv,
+        },
+    };
+    let interval = q.one_with("interval", Interval::parse)?.unwrap_or(Interval::Week);
+    let tz_name = q.one("tz")?.unwrap_or_else(|| "UTC".into());
+    let tz: Tz = tz_name
+        .parse()
+        .map_err(|_| ApiError::bad_query("tz", format!("`{}` is not an IANA time zone", clip(&tz_name))))?;
+    let from_raw = q.one("from")?;
+    let to_raw = q.one("to")?;
+    let to = match &to_raw {
+        Some(s) => parse_bound(s, tz).map_err(|e| ApiError::bad_query("to", e))?,
+        None => now,
+    };
+    let from = match &from_raw {
+        Some(s) => parse_bound(s, tz).map_err(|e| ApiError::bad_query("from", e))?,
+        None => to - Duration::days(365),
+    };
+    if from >= to {
+        return Err(ApiError::bad_query("from", "`from` must be before `to`"));
+    }
+    let group_by = q.list_with("group_by", |s| Dimension::parse(s, what))?;
+    if group_by.len() > MAX_GROUP_BY {
+        return Err(ApiError::bad_query("group_by", format!("at most {MAX_GROUP_BY} dimensions")));
+    }
+    if group_by.iter().map(|d| d.name()).collect::<BTreeSet<_>>().len() != group_by.len() {
+        return Err(ApiError::bad_query("group_by", "a dimension is named twice"));
+    }
+    let measure = match (q.one("measure")?.as_deref(), what) {
+        (None | Some("incidents"), Counted::Incidents) => Measure::Incidents,
+        (Some("violations"), Counted::Incidents) => Measure::Violations,
+        (Some("killed"), Counted::Incidents) => Measure::Killed,
+        (Some("wounded"), Counted::Incidents) => Measure::Wounded,
+        (None | Some("claims"), Counted::Claims) => Measure::Claims,
+        (Some(other), _) => {
+            let allowed = match what {
+                Counted::Claims => "claims",
+                Counted::Incidents => "incidents, violations, killed, wounded",
+            };
+            return Err(ApiError::bad_query("measure", format!("`{}` is not one of {allowed}", clip(other))));
+        }
+    };
+    let by = match (q.one("by")?.as_deref(), what) {
+        (None | Some("occurred"), Counted::Incidents) => By::Occurred,
+        (Some("reported"), Counted::Incidents) => By::Reported,
+        (None | Some("stated"), Counted::Claims) => By::Stated,
+        (Some("occurred"), Counted::Claims) => By::Occurred,
+        (Some(other), _) => {
+            let allowed = match what {
+                Counted::Claims => "stated, occurred",
+                Counted::Incidents => "occurred, reported",
+            };
+            return Err(ApiError::bad_query("by", format!("`{}` is not one of {allowed}", clip(other))));
+        }
+    };
+    let stances = match what {
+        Counted::Claims => q.list_with("stance", Stance::parse)?,
+        Counted::Incidents => Vec::new(),
+    };
+    let filter = incident_filter(&mut q)?;
+    q.finish()?;
+    let request = CountRequest { what, interval, tz, from, to, group_by, measure, by, stances, filter };
+    Ok(Parsed { request, format, to_given: to_raw.is_some() })
+}
+
+/// A `from`/`to` value: RFC 3339, or a date at midnight in `tz`.
+fn parse_bound(s: &str, tz: Tz) -> Result<DateTime<Utc>, String> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map(|d| local_midnight(tz, d).with_timezone(&Utc))
+        .map_err(|_| format!("`{}` is neither an RFC 3339 time nor a YYYY-MM-DD date", clip(s)))
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::http::header;
+    use actix_web::test::TestRequest;
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::ledger::counts::Plan;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2025, 7, 20, 12, 0, 0).unwrap()
+    }
+
+    fn parse_query(query: &str, what: Counted) -> ApiResult<Parsed> {
+        parse(&TestRequest::get().uri(&format!("/v1/stats/incidents?{query}")).to_http_request(), what, now())
+    }
+
+    fn bad(query: &str, what: Counted) -> String {
+        let e = parse_query(query, what).unwrap_err();
+        assert_eq!(e.status.as_u16(), 400, "{query}");
+        e.errors[0].pointer.clone()
+    }
+
+    #[test]
+    fn a_week_by_accuser_side_in_baku() {
+        let p = parse_query(
+            "interval=week&from=2025-07-14&to=2025-07-21&tz=Asia/Baku&group_by=accuser_side&type=artillery_fire",
+            Counted::Incidents,
+        )
+        .unwrap();
+        let r = &p.request;
+        assert_eq!((p.format, p.to_given), (Format::Json, true));
+        assert_eq!(r.from, Utc.with_ymd_and_hms(2025, 7, 13, 20, 0, 0).unwrap(), "midnight in Baku (+04:00)");
+        assert_eq!(r.group_by, [Dimension::AccuserSide]);
+        assert_eq!((r.measure, r.by), (Measure::Incidents, By::Occurred));
+        assert_eq!(r.periods().unwrap().len(), 1);
+        // One dimension and one filter the rollups keep: they answer it.
+        let plan = r.plan();
+        assert!(matches!(plan, Plan::Rollups(_)));
+        assert!(!plan.is_expensive(r.tz, &["Asia/Baku".to_string()]));
+        assert!(plan.is_expensive(r.tz, &["UTC".to_string()]), "a zone not rolled up reads the rows");
+    }
+
+    #[test]
+    fn defaults_and_claims() {
+        let p = parse_query("group_by=claimant,stance&stance=accuses&format=csv", Counted::Claims).unwrap();
+        let r = &p.request;
+        assert_eq!((p.format, p.to_given), (Format::Csv, false));
+        assert_eq!((r.to, r.to - r.from), (now(), Duration::days(365)));
+        assert_eq!(r.group_by, [Dimension::ClaimClaimant, Dimension::Stance]);
+        assert_eq!((r.measure, r.by, r.stances.as_slice()), (Measure::Claims, By::Stated, &[Stance::Accuses][..]));
+        assert!(matches!(r.plan(), Plan::Rows), "claims are counted from the rows");
+    }
+
+    #[test]
+    fn free_text_and_many_dimensions_read_the_rows() {
+        let q = parse_query("q=mortar", Counted::Incidents).unwrap();
+        assert!(matches!(q.request.plan(), Plan::Rows));
+        let many = parse_query("group_by=type,country,border_sector", Counted::Incidents).unwrap();
+        let plan = many.request.plan();
+        assert!(plan.is_expensive(many.request.tz, &["UTC".to_string()]), "three dimensions are not rolled up");
+    }
+
+    #[test]
+    fn each_bad_parameter_is_named() {
+        assert_eq!(bad("tz=Mars/Olympus", Counted::Incidents), "/query/tz");
+        assert_eq!(bad("from=2025-01-02&to=2025-01-01", Counted::Incidents), "/query/from");
+        assert_eq!(bad("group_by=stance", Counted::Incidents), "/query/group_by");
+        assert_eq!(bad("group_by=type,type", Counted::Incidents), "/query/group_by");
+        assert_eq!(bad("group_by=type,country,denied,accuser,accused", Counted::Incidents), "/query/group_by");
+        assert_eq!(bad("measure=claims", Counted::Incidents), "/query/measure");
+        assert_eq!(bad("by=stated", Counted::Incidents), "/query/by");
+        assert_eq!(bad("interval=fortnight", Counted::Incidents), "/query/interval");
+        assert_eq!(bad("format=xml", Counted::Incidents), "/query/format");
+        assert_eq!(bad("colour=red", Counted::Incidents), "/query/colour");
+    }
+
+    #[test]
+    fn accept_chooses_the_format() {
+        let req = TestRequest::get()
+            .uri("/v1/stats/incidents")
+            .insert_header((header::ACCEPT, "application/json;q=0.5, text/csv"))
+            .to_http_request();
+        assert_eq!(parse(&req, Counted::Incidents, now()).unwrap().format, Format::Csv);
+    }
+}
