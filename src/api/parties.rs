@@ -86,11 +86,6 @@ pub async fn patch(
     body: JsonValue,
 ) -> ApiResult<HttpResponse> {
     let patch: PartyPatch = from_value(body.0)?;
-    let mut errors = Vec::new();
-    patch.check(&mut errors);
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
     let slug = PartySlug::parse(&slug).map_err(|_| no_party(&slug))?;
     let mut conn = state.pool.get().await?;
     let view = ledger::parties::patch(&mut conn, &slug, patch, &actor).await?;

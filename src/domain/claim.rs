@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::text::Quote;
 use super::{PartySlug, Stance};
 
 /// A new claim: one public statement about one incident.
@@ -30,9 +31,8 @@ pub struct NewClaim {
     pub responds_to_index: Option<usize>,
     /// When the statement was made (RFC 3339); default: now.
     pub stated_at: Option<DateTime<Utc>>,
-    /// Up to 5,000 characters.
-    #[schema(max_length = 5000)]
-    pub quote: Option<String>,
+    #[schema(schema_with = Quote::nullable_schema)]
+    pub quote: Option<Quote>,
     /// Where the statement was published (http or https).
     #[schema(format = "uri", max_length = 2000)]
     pub source_url: Option<String>,
@@ -48,7 +48,8 @@ pub struct ClaimView {
     pub target: Option<String>,
     pub responds_to: Option<Uuid>,
     pub stated_at: DateTime<Utc>,
-    pub quote: Option<String>,
+    #[schema(schema_with = Quote::nullable_schema)]
+    pub quote: Option<Quote>,
     pub source_url: Option<String>,
     pub created_at: DateTime<Utc>,
 }

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::claim::{ClaimView, NewClaim};
+use super::text::{BorderSector, Description, Headcount, PlaceName, Publisher, SourceTitle, Title, Violations};
 use super::{CountryCode, IncidentType, LocationPrecision, TimePrecision, Verification};
 use crate::error::FieldError;
 
@@ -19,12 +20,10 @@ use crate::error::FieldError;
 #[schema(example = json!({"name": "Verin Shorzha", "border_sector": "gegharkunik-kalbajar", "country": "AM",
     "lat": 40.1431, "lon": 45.6461, "precision": "settlement"}))]
 pub struct Location {
-    /// A place name, 1 to 200 characters.
-    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
-    pub name: String,
-    /// A stretch of border, as the reporting community names it.
-    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
-    pub border_sector: Option<String>,
+    #[schema(inline)]
+    pub name: PlaceName,
+    #[schema(schema_with = BorderSector::nullable_schema)]
+    pub border_sector: Option<BorderSector>,
     pub country: Option<CountryCode>,
     /// WGS 84 latitude; given together with `lon`.
     #[schema(minimum = -90, maximum = 90)]
@@ -39,14 +38,14 @@ pub struct Location {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Casualties {
-    #[schema(maximum = 100000)]
-    pub killed_military: Option<u32>,
-    #[schema(maximum = 100000)]
-    pub killed_civilian: Option<u32>,
-    #[schema(maximum = 100000)]
-    pub wounded_military: Option<u32>,
-    #[schema(maximum = 100000)]
-    pub wounded_civilian: Option<u32>,
+    #[schema(schema_with = Headcount::nullable_schema)]
+    pub killed_military: Option<Headcount>,
+    #[schema(schema_with = Headcount::nullable_schema)]
+    pub killed_civilian: Option<Headcount>,
+    #[schema(schema_with = Headcount::nullable_schema)]
+    pub wounded_military: Option<Headcount>,
+    #[schema(schema_with = Headcount::nullable_schema)]
+    pub wounded_civilian: Option<Headcount>,
 }
 
 /// A published source about the incident.
@@ -56,15 +55,11 @@ pub struct Source {
     /// http or https, up to 2,000 characters.
     #[schema(format = "uri", max_length = 2000)]
     pub url: String,
-    #[schema(max_length = 500)]
-    pub title: Option<String>,
-    #[schema(max_length = 200)]
-    pub publisher: Option<String>,
+    #[schema(schema_with = SourceTitle::nullable_schema)]
+    pub title: Option<SourceTitle>,
+    #[schema(schema_with = Publisher::nullable_schema)]
+    pub publisher: Option<Publisher>,
     pub published_at: Option<DateTime<Utc>>,
-}
-
-fn default_violations() -> u32 {
-    1
 }
 
 /// The fields of an incident that clients write (on create, and through
@@ -84,17 +79,14 @@ pub struct IncidentFields {
     pub location: Location,
     #[serde(default)]
     pub casualties: Casualties,
-    /// How many violations the report covers. Default 1.
-    #[serde(default = "default_violations")]
-    #[schema(minimum = 1, maximum = 100000)]
-    pub violations: u32,
-    /// 1 to 500 characters.
-    #[schema(min_length = 1, max_length = 500, pattern = "\\S")]
-    pub title: String,
-    /// Up to 20,000 characters.
     #[serde(default)]
-    #[schema(max_length = 20000)]
-    pub description: String,
+    #[schema(inline)]
+    pub violations: Violations,
+    #[schema(inline)]
+    pub title: Title,
+    #[serde(default)]
+    #[schema(inline)]
+    pub description: Description,
     /// Up to 50.
     #[serde(default)]
     #[schema(max_items = 50)]
@@ -225,12 +217,6 @@ impl IncidentFields {
                 errors.push(FieldError::new(at("occurred_until"), "must not be in the future"));
             }
         }
-        check_text(&self.title, at("title"), 1, 500, errors);
-        check_text(&self.description, at("description"), 0, 20_000, errors);
-        check_text(&self.location.name, at("location/name"), 1, 200, errors);
-        if let Some(s) = &self.location.border_sector {
-            check_text(s, at("location/border_sector"), 1, 200, errors);
-        }
         match (self.location.lat, self.location.lon) {
             (Some(lat), Some(lon)) => {
                 if !(-90.0..=90.0).contains(&lat) {
@@ -244,32 +230,12 @@ impl IncidentFields {
             (None, Some(_)) => errors.push(FieldError::new(at("location/lat"), "give lat and lon together")),
             (Some(_), None) => errors.push(FieldError::new(at("location/lon"), "give lat and lon together")),
         }
-        let c = &self.casualties;
-        for (name, v) in [
-            ("killed_military", c.killed_military),
-            ("killed_civilian", c.killed_civilian),
-            ("wounded_military", c.wounded_military),
-            ("wounded_civilian", c.wounded_civilian),
-        ] {
-            if v.is_some_and(|v| v > 100_000) {
-                errors.push(FieldError::new(at(&format!("casualties/{name}")), "at most 100,000"));
-            }
-        }
-        if !(1..=100_000).contains(&self.violations) {
-            errors.push(FieldError::new(at("violations"), "1 to 100,000"));
-        }
         if self.sources.len() > 50 {
             errors.push(FieldError::new(at("sources"), "at most 50 sources"));
         }
         for (i, s) in self.sources.iter().enumerate() {
             if let Err(e) = check_url(&s.url) {
                 errors.push(FieldError::new(at(&format!("sources/{i}/url")), e));
-            }
-            if let Some(t) = &s.title {
-                check_text(t, at(&format!("sources/{i}/title")), 0, 500, errors);
-            }
-            if let Some(p) = &s.publisher {
-                check_text(p, at(&format!("sources/{i}/publisher")), 0, 200, errors);
             }
         }
         if self.external_ids.len() > 20 {

@@ -14,6 +14,7 @@ pub mod party;
 pub mod period;
 pub mod slug;
 pub mod spreadsheet;
+pub mod text;
 
 pub use enums::*;
 pub use slug::{CountryCode, PartySlug};

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::text::PartyName;
 use super::{CountryCode, PartyKind, PartySlug};
 use crate::error::FieldError;
 
@@ -33,9 +34,8 @@ pub struct PartyView {
 #[schema(example = json!({"slug": "am-mod", "name": "Ministry of Defence of Armenia", "kind": "government_body", "country": "AM", "parent": "armenia"}))]
 pub struct NewParty {
     pub slug: PartySlug,
-    /// 1 to 200 characters.
-    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
-    pub name: String,
+    #[schema(inline)]
+    pub name: PartyName,
     pub kind: PartyKind,
     pub country: Option<CountryCode>,
     pub parent: Option<PartySlug>,
@@ -46,8 +46,8 @@ pub struct NewParty {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"parent": "armenia"}))]
 pub struct PartyPatch {
-    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
-    pub name: Option<String>,
+    #[schema(schema_with = PartyName::nullable_schema)]
+    pub name: Option<PartyName>,
     pub kind: Option<PartyKind>,
     /// null removes it.
     #[serde(default, deserialize_with = "double_option")]
@@ -65,26 +65,10 @@ fn double_option<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(d: D) ->
 }
 
 impl NewParty {
-    /// The checks serde cannot make.
+    /// The check serde cannot make.
     pub fn check(&self, errors: &mut Vec<FieldError>) {
-        check_name(&self.name, "/name", errors);
         if self.parent.as_ref() == Some(&self.slug) {
             errors.push(FieldError::new("/parent", "a party cannot be its own parent"));
         }
-    }
-}
-
-impl PartyPatch {
-    /// The checks serde cannot make.
-    pub fn check(&self, errors: &mut Vec<FieldError>) {
-        if let Some(name) = &self.name {
-            check_name(name, "/name", errors);
-        }
-    }
-}
-
-fn check_name(name: &str, pointer: &str, errors: &mut Vec<FieldError>) {
-    if name.trim().is_empty() || name.chars().count() > 200 {
-        errors.push(FieldError::new(pointer, "a name is 1 to 200 characters, not blank"));
     }
 }

@@ -61,7 +61,7 @@ pub async fn create(conn: &mut Conn, idem: &Idempotency, new: &NewParty) -> ApiR
         }
         let row = NewPartyRow {
             slug: new.slug.as_str(),
-            name: new.name.trim(),
+            name: new.name.as_str().trim(),
             kind: new.kind.as_str(),
             country: new.country.as_ref().map(|c| c.as_str()),
             parent: new.parent.as_ref().map(|p| p.as_str()),
@@ -102,7 +102,7 @@ pub async fn patch(conn: &mut Conn, slug: &PartySlug, patch: PartyPatch, actor: 
             }
         }
         let changes = PartyChanges {
-            name: patch.name.map(|n| n.trim().to_string()),
+            name: patch.name.map(|n| n.as_str().trim().to_string()),
             kind: patch.kind.map(|k| k.as_str().to_string()),
             country: patch.country.map(|c| c.map(|c| c.as_str().to_string())),
             parent: patch.parent.clone().map(|p| p.map(PartySlug::into_string)),

@@ -12,6 +12,7 @@ use crate::domain::claim::NewClaim;
 use crate::domain::hierarchy::Hierarchy;
 use crate::domain::incident::{check_url, IncidentFields};
 use crate::domain::json::from_value_at;
+use crate::domain::text::Quote;
 use crate::domain::{PartySlug, Stance};
 use crate::error::{ApiResult, FieldError};
 use crate::store::claims::ClaimRow;
@@ -123,11 +124,6 @@ pub fn prepare_claims(
             ),
             _ => {}
         }
-        if let Some(q) = &c.quote {
-            if q.chars().count() > 5000 {
-                errors.push(FieldError::new(at("quote"), "at most 5,000 characters"));
-            }
-        }
         if let Some(u) = &c.source_url {
             if let Err(e) = check_url(u) {
                 errors.push(FieldError::new(at("source_url"), e));
@@ -145,7 +141,7 @@ pub fn prepare_claims(
             target: c.target.as_ref().map(|t| t.to_string()),
             responds_to: responds_to.map(|(r, _)| r.id),
             stated_at,
-            quote: c.quote.clone(),
+            quote: c.quote.as_ref().map(ToString::to_string),
             source_url: c.source_url.clone(),
             created_at: now,
             counted: c.stance != Stance::Retracts,
@@ -276,7 +272,7 @@ pub fn prepare_exported(
         target: Option<PartySlug>,
         responds_to: Option<Uuid>,
         stated_at: DateTime<Utc>,
-        quote: Option<String>,
+        quote: Option<Quote>,
         source_url: Option<String>,
         created_at: DateTime<Utc>,
     }

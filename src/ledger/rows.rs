@@ -9,10 +9,18 @@ use crate::domain::attribution::{Attribution, ClaimFacts};
 use crate::domain::claim::ClaimView;
 use crate::domain::hierarchy::Hierarchy;
 use crate::domain::incident::{AttributionView, Casualties, IncidentFields, IncidentView, Location, Source};
+use crate::domain::text::{
+    BorderSector, Description, Headcount, PlaceName, Publisher, Quote, SourceTitle, Title, Violations,
+};
 use crate::domain::{CountryCode, IncidentType, LocationPrecision, Stance, TimePrecision, Verification};
 use crate::error::{ApiError, ApiResult};
 use crate::store::claims::ClaimRow;
 use crate::store::incidents::{ExternalIdRow, IncidentRecord, IncidentRow, SourceRow};
+
+/// A stored number parsed back, like `stored`.
+fn stored_number<T>(new: impl Fn(i64) -> Result<T, String>, value: i32, column: &str) -> ApiResult<T> {
+    new(value.into()).map_err(|e| ApiError::internal(format!("stored {column} `{value}` does not parse: {e}")))
+}
 
 /// A stored value parsed back; one that does not parse is a logged 500.
 pub fn stored<T>(parse: impl Fn(&str) -> Result<T, String>, value: &str, column: &str) -> ApiResult<T> {
@@ -23,14 +31,14 @@ impl IncidentFields {
     /// The row for these fields; the derived columns keep `base`'s values.
     pub fn to_row(&self, base: IncidentRow) -> IncidentRow {
         let c = &self.casualties;
-        let n = |v: Option<u32>| v.map(|v| v as i32);
+        let n = |v: Option<Headcount>| v.map(|v| v.get() as i32);
         IncidentRow {
             occurred_at: self.occurred_at,
             occurred_until: self.occurred_until,
             time_precision: self.time_precision.as_str().into(),
             type_: self.incident_type.as_str().into(),
-            location_name: self.location.name.clone(),
-            border_sector: self.location.border_sector.clone(),
+            location_name: self.location.name.to_string(),
+            border_sector: self.location.border_sector.as_ref().map(ToString::to_string),
             country: self.location.country.as_ref().map(|c| c.as_str().to_string()),
             lat: self.location.lat,
             lon: self.location.lon,
@@ -39,9 +47,9 @@ impl IncidentFields {
             killed_civilian: n(c.killed_civilian),
             wounded_military: n(c.wounded_military),
             wounded_civilian: n(c.wounded_civilian),
-            violations: self.violations as i32,
-            title: self.title.clone(),
-            description: self.description.clone(),
+            violations: self.violations.get() as i32,
+            title: self.title.to_string(),
+            description: self.description.to_string(),
             verification: self.verification.as_str().into(),
             ..base
         }
@@ -55,8 +63,8 @@ impl IncidentFields {
                 incident_id: id,
                 position: i as i32,
                 url: s.url.clone(),
-                title: s.title.clone(),
-                publisher: s.publisher.clone(),
+                title: s.title.as_ref().map(ToString::to_string),
+                publisher: s.publisher.as_ref().map(ToString::to_string),
                 published_at: s.published_at,
             })
             .collect()
@@ -73,15 +81,19 @@ impl IncidentFields {
     /// error (logged), never replaced by a default.
     pub fn from_record(rec: &IncidentRecord) -> ApiResult<Self> {
         let r = &rec.row;
-        let n = |v: Option<i32>| v.map(|v| v as u32);
+        let n = |v: Option<i32>, column| v.map(|v| stored_number(Headcount::new, v, column)).transpose();
         Ok(IncidentFields {
             occurred_at: r.occurred_at,
             occurred_until: r.occurred_until,
             time_precision: stored(TimePrecision::parse, &r.time_precision, "incidents.time_precision")?,
             incident_type: stored(IncidentType::parse, &r.type_, "incidents.type")?,
             location: Location {
-                name: r.location_name.clone(),
-                border_sector: r.border_sector.clone(),
+                name: stored(PlaceName::parse, &r.location_name, "incidents.location_name")?,
+                border_sector: r
+                    .border_sector
+                    .as_deref()
+                    .map(|b| stored(BorderSector::parse, b, "incidents.border_sector"))
+                    .transpose()?,
                 country: r
                     .country
                     .as_deref()
@@ -96,28 +108,34 @@ impl IncidentFields {
                     .transpose()?,
             },
             casualties: Casualties {
-                killed_military: n(r.killed_military),
-                killed_civilian: n(r.killed_civilian),
-                wounded_military: n(r.wounded_military),
-                wounded_civilian: n(r.wounded_civilian),
+                killed_military: n(r.killed_military, "incidents.killed_military")?,
+                killed_civilian: n(r.killed_civilian, "incidents.killed_civilian")?,
+                wounded_military: n(r.wounded_military, "incidents.wounded_military")?,
+                wounded_civilian: n(r.wounded_civilian, "incidents.wounded_civilian")?,
             },
-            violations: stored(
-                |v| v.parse::<u32>().map_err(|e| e.to_string()),
-                &r.violations.to_string(),
-                "incidents.violations",
-            )?,
-            title: r.title.clone(),
-            description: r.description.clone(),
+            violations: stored_number(Violations::new, r.violations, "incidents.violations")?,
+            title: stored(Title::parse, &r.title, "incidents.title")?,
+            description: stored(Description::parse, &r.description, "incidents.description")?,
             sources: rec
                 .sources
                 .iter()
-                .map(|s| Source {
-                    url: s.url.clone(),
-                    title: s.title.clone(),
-                    publisher: s.publisher.clone(),
-                    published_at: s.published_at,
+                .map(|s| {
+                    Ok(Source {
+                        url: s.url.clone(),
+                        title: s
+                            .title
+                            .as_deref()
+                            .map(|t| stored(SourceTitle::parse, t, "sources.title"))
+                            .transpose()?,
+                        publisher: s
+                            .publisher
+                            .as_deref()
+                            .map(|p| stored(Publisher::parse, p, "sources.publisher"))
+                            .transpose()?,
+                        published_at: s.published_at,
+                    })
                 })
-                .collect(),
+                .collect::<ApiResult<_>>()?,
             verification: stored(Verification::parse, &r.verification, "incidents.verification")?,
             external_ids: rec.external_ids.iter().map(|e| (e.system.clone(), e.value.clone())).collect(),
         })
@@ -160,7 +178,7 @@ impl ClaimView {
             target: r.target.clone(),
             responds_to: r.responds_to,
             stated_at: r.stated_at,
-            quote: r.quote.clone(),
+            quote: r.quote.as_deref().map(|q| stored(Quote::parse, q, "claims.quote")).transpose()?,
             source_url: r.source_url.clone(),
             created_at: r.created_at,
         })
