@@ -22,8 +22,7 @@ impl Actor {
             Some(role) if role >= needed => Ok(()),
             Some(role) => Err(ApiError::new(
                 StatusCode::FORBIDDEN,
-                "forbidden",
-                "The key's role does not allow this",
+                crate::error::ProblemKind::Forbidden,
                 format!("this needs role {needed} or above; the key is a {role} key"),
             )
             .with_header(header::WWW_AUTHENTICATE, "Bearer realm=\"ceasefire\", error=\"insufficient_scope\"")),
@@ -32,7 +31,7 @@ impl Actor {
 }
 
 fn unauthorized(error: &str, detail: String) -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "A valid API key is required", detail)
+    ApiError::new(StatusCode::UNAUTHORIZED, crate::error::ProblemKind::Unauthorized, detail)
         .with_header(header::WWW_AUTHENTICATE, &format!("Bearer realm=\"ceasefire\", error=\"{error}\""))
 }
 

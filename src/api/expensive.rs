@@ -50,7 +50,7 @@ impl Drop for ClientShare {
 }
 
 fn too_many(detail: &str, wait: u64) -> ApiError {
-    ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too-many-requests", "Too many requests", detail)
+    ApiError::new(StatusCode::TOO_MANY_REQUESTS, crate::error::ProblemKind::TooManyRequests, detail)
         .with_header(header::RETRY_AFTER, &wait.to_string())
 }
 

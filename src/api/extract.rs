@@ -78,8 +78,7 @@ impl FromRequest for JsonBody {
             let bytes = tokio::time::timeout(timeout, bytes).await.map_err(|_| {
                 ApiError::new(
                     actix_web::http::StatusCode::REQUEST_TIMEOUT,
-                    "request-timeout",
-                    "The request took too long to arrive",
+                    crate::error::ProblemKind::RequestTimeout,
                     format!("the request body did not arrive within {} s", timeout.as_secs()),
                 )
                 .with_header(header::CONNECTION, "close")

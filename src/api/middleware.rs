@@ -10,7 +10,7 @@ use actix_web::{web, Error, HttpMessage, HttpResponse};
 
 use super::client::ClientId;
 use crate::api::state::AppState;
-use crate::error::{ApiError, PROBLEM_JSON};
+use crate::error::{ApiError, ProblemKind, PROBLEM_JSON};
 
 /// Turns every error answer that is not already problem+json (actix's own
 /// 404, 405, 413, extractor errors) into one, keeping its status and headers.
@@ -37,17 +37,17 @@ pub fn problem_for_every_error<B: MessageBody + 'static>() -> ErrorHandlers<B> {
                 .map(|e| e.to_string())
                 .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").into()),
         };
-        let (kind, title) = match status {
-            StatusCode::NOT_FOUND => ("not-found", "Not found"),
-            StatusCode::METHOD_NOT_ALLOWED => ("method-not-allowed", "Method not allowed"),
-            StatusCode::PAYLOAD_TOO_LARGE => ("payload-too-large", "The body is too large"),
-            StatusCode::URI_TOO_LONG => ("uri-too-long", "The URI is too long"),
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => ("headers-too-large", "The headers are too large"),
-            StatusCode::REQUEST_TIMEOUT => ("request-timeout", "The request took too long to arrive"),
-            s if s.is_server_error() => ("internal", "Internal error"),
-            _ => ("bad-request", "The request is malformed"),
+        let kind = match status {
+            StatusCode::NOT_FOUND => ProblemKind::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => ProblemKind::MethodNotAllowed,
+            StatusCode::PAYLOAD_TOO_LARGE => ProblemKind::PayloadTooLarge,
+            StatusCode::URI_TOO_LONG => ProblemKind::UriTooLong,
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => ProblemKind::HeadersTooLarge,
+            StatusCode::REQUEST_TIMEOUT => ProblemKind::RequestTimeout,
+            s if s.is_server_error() => ProblemKind::Internal,
+            _ => ProblemKind::BadRequest,
         };
-        let problem = ApiError::new(status, kind, title, detail);
+        let problem = ApiError::new(status, kind, detail);
         let (req, old) = res.into_parts();
         let mut new = HttpResponse::build(status);
         for (name, value) in old.headers() {
@@ -81,8 +81,7 @@ pub async fn limit_head(
     if uri > MAX_URI {
         return Err(ApiError::new(
             StatusCode::URI_TOO_LONG,
-            "uri-too-long",
-            "The URI is too long",
+            crate::error::ProblemKind::UriTooLong,
             format!("the request target is {uri} bytes; at most {MAX_URI} are accepted"),
         )
         .into());
@@ -91,8 +90,7 @@ pub async fn limit_head(
     if headers > MAX_HEADERS {
         return Err(ApiError::new(
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            "headers-too-large",
-            "The headers are too large",
+            crate::error::ProblemKind::HeadersTooLarge,
             format!("the headers are {headers} bytes; at most {MAX_HEADERS} are accepted"),
         )
         .into());
@@ -246,8 +244,7 @@ pub async fn rate_limit(
             if let Err(wait) = limiter.check(key.as_deref(), &ip) {
                 let err = ApiError::new(
                     StatusCode::TOO_MANY_REQUESTS,
-                    "too-many-requests",
-                    "Too many requests",
+                    crate::error::ProblemKind::TooManyRequests,
                     format!("slow down: retry in {wait} s"),
                 )
                 .with_header(header::RETRY_AFTER, &wait.max(1).to_string());

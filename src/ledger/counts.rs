@@ -204,8 +204,7 @@ impl Budget {
         );
         let mut e = ApiError::new(
             actix_web::http::StatusCode::BAD_REQUEST,
-            "too-many-buckets",
-            "The answer would be too large",
+            crate::error::ProblemKind::TooManyBuckets,
             detail.clone(),
         );
         e.errors.push(FieldError::new(format!("/query/{param}"), detail));
