@@ -17,6 +17,7 @@ pub mod middleware;
 pub mod negotiate;
 pub mod ops;
 pub mod parties;
+pub mod spec;
 pub mod state;
 pub mod stats;
 
@@ -78,7 +79,7 @@ impl utoipa::Modify for CommonAnswers {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("An API key: `Authorization: Bearer cf_...`. Writes need one; reads too when the server runs with private reads."))
+                    .description(Some("An API key: `Authorization: Bearer cf_...`, made by `ceasefire keys create` or `POST /v1/keys`. Writes need one of the role each operation names (reporter, editor, admin). Reads are public (an operation listing `{}` needs no key) unless the server runs with `--private-reads` (`CEASEFIRE_PRIVATE_READS=true`); then every read needs a key of any role, and an anonymous read is a 401."))
                     .build(),
             ),
         );
@@ -122,12 +123,16 @@ impl utoipa::Modify for CommonAnswers {
                     add("422", "The body is invalid; `errors` points at each field");
                     add("408", "The body did not arrive within the request timeout (30 s by default)");
                 }
-                let optional = method == "get";
-                let mut security = vec![SecurityRequirement::new("bearer", Vec::<String>::new())];
-                if optional {
-                    security.insert(0, SecurityRequirement::default());
+                // An operation that names its security (the admin's keys)
+                // keeps it; reads need no key unless the server runs with
+                // private reads (then any key); writes need one.
+                if op.security.is_none() {
+                    let mut security = vec![SecurityRequirement::new("bearer", Vec::<String>::new())];
+                    if method == "get" {
+                        security.insert(0, SecurityRequirement::default());
+                    }
+                    op.security = Some(security);
                 }
-                op.security = Some(security);
             }
         }
     }
@@ -135,7 +140,7 @@ impl utoipa::Modify for CommonAnswers {
 
 /// The OpenAPI document, as served at `/openapi.json`.
 pub fn openapi_json() -> String {
-    ApiDoc::openapi().to_pretty_json().expect("the OpenAPI document serializes")
+    spec::document().to_pretty_json().expect("the OpenAPI document serializes")
 }
 
 /// 405 for a method a resource does not have, naming those it has.
@@ -153,7 +158,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/metrics").route(web::get().to(metrics::metrics)).default_service(web::to(not_allowed("GET"))),
     )
-    .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
+    .service(
+        // Deep links open an operation (`/docs/#/stats/incidentStats`); "try
+        // it out" is on, so enums show as drop-downs at once.
+        SwaggerUi::new("/docs/{_:.*}")
+            .url("/openapi.json", spec::document())
+            .config(utoipa_swagger_ui::Config::default().deep_linking(true).try_it_out_enabled(true)),
+    )
     .service(web::redirect("/docs", "/docs/"))
     .service(
         web::scope("/v1")
