@@ -172,24 +172,34 @@ pub async fn batch(
 /// Fields a patch cannot touch.
 const READ_ONLY: &[&str] = &["id", "version", "claims", "attribution", "created_at", "updated_at", "deleted_at"];
 
-/// Applies a JSON merge patch (RFC 7396) to the incident whose ETag is
-/// `if_match`; a patch that changes nothing writes nothing.
+/// A JSON merge patch (RFC 7396) of an incident's fields: an object that
+/// touches no read-only field.
+pub struct IncidentPatch(serde_json::Value);
+
+impl IncidentPatch {
+    pub fn parse(value: serde_json::Value) -> ApiResult<Self> {
+        let Some(object) = value.as_object() else {
+            return Err(ApiError::field("", "a merge patch is a JSON object"));
+        };
+        if let Some(field) = object.keys().find(|k| READ_ONLY.contains(&k.as_str())) {
+            return Err(ApiError::field(
+                format!("/{field}"),
+                "read-only; claims are added with POST /v1/incidents/{id}/claims",
+            ));
+        }
+        Ok(Self(value))
+    }
+}
+
+/// Applies `patch` to the incident whose ETag is `if_match`; a patch that
+/// changes nothing writes nothing.
 pub async fn patch(
     conn: &mut Conn,
     id: Uuid,
     if_match: &str,
-    patch: serde_json::Value,
+    patch: &IncidentPatch,
     actor: &Actor,
 ) -> ApiResult<IncidentView> {
-    let Some(object) = patch.as_object() else {
-        return Err(ApiError::field("", "a merge patch is a JSON object"));
-    };
-    if let Some(field) = object.keys().find(|k| READ_ONLY.contains(&k.as_str())) {
-        return Err(ApiError::field(
-            format!("/{field}"),
-            "read-only; claims are added with POST /v1/incidents/{id}/claims",
-        ));
-    }
     conn.transaction::<_, ApiError, _>(async |conn| {
         let row = store::lock(conn, id).await?.ok_or_else(|| no_incident(id))?;
         if row.deleted_at.is_some() {
@@ -200,7 +210,7 @@ pub async fn patch(
         let before = IncidentFields::from_record(&rec)?;
         let before_json = serde_json::to_value(&before).map_err(ApiError::internal)?;
         let mut after_json = before_json.clone();
-        json_patch::merge(&mut after_json, &patch);
+        json_patch::merge(&mut after_json, &patch.0);
         let after: IncidentFields = from_value_at(after_json.clone(), "").map_err(|e| ApiError::validation(vec![e]))?;
         let now = crate::store::now();
         let mut errors = Vec::new();

@@ -34,9 +34,10 @@ pub async fn patch(
     body: JsonValue,
 ) -> ApiResult<HttpResponse> {
     let id = parse_incident_id(&id)?;
+    let patch = ledger::incidents::IncidentPatch::parse(body.0)?;
     let given = if_match(&req)?;
     let mut conn = state.pool.get().await?;
-    let view = ledger::incidents::patch(&mut conn, id, &given, body.0, &actor).await?;
+    let view = ledger::incidents::patch(&mut conn, id, &given, &patch, &actor).await?;
     Ok(HttpResponse::Ok().insert_header((header::ETAG, etag(view.version))).json(view))
 }
 /// Delete an incident. Deletes are soft: the incident leaves lists and
