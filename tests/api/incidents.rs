@@ -211,3 +211,14 @@ async fn get_and_list_give_the_same_record() {
     assert_eq!(list.status, 200);
     assert_eq!(list.body["data"][0], one.body);
 }
+
+#[tokio::test]
+async fn a_body_that_is_no_merge_patch_is_422_before_any_precondition() {
+    let app = spawn_app().await;
+    let created = app.post("/v1/incidents", &incident("2024-01-01T00:00:00Z", "other")).await;
+    let path = format!("/v1/incidents/{}", created.body["id"].as_str().unwrap());
+    for tag in [None, Some(""), Some("\"9\"")] {
+        assert_eq!(app.patch(&path, &json!([null, null]), tag).await.assert_problem(422), vec![""], "{tag:?}");
+        assert_eq!(app.patch(&path, &json!({"version": 3}), tag).await.assert_problem(422), vec!["/version"]);
+    }
+}
