@@ -157,8 +157,8 @@ pub struct HttpArgs {
     /// Headers from any other peer are ignored.
     #[arg(long, env = "CEASEFIRE_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_net)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
-    /// Seconds a client has to send a request's head, and again its body;
-    /// slower ones get 408.
+    /// Seconds a client has to send a request's body (its head: 5 s, or
+    /// this if shorter); slower ones get 408.
     #[arg(long, env = "CEASEFIRE_REQUEST_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout: u64,
     /// How long an `Idempotency-Key` is remembered, in seconds (default 24

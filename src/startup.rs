@@ -168,9 +168,11 @@ fn serve(
     if let Some(workers) = http.workers {
         server = server.workers(workers);
     }
-    // Keep-alive long enough for dashboard pollers and load balancers; a
-    // request's head must arrive within the request timeout (408 after).
-    server =
-        server.keep_alive(Duration::from_secs(75)).client_request_timeout(Duration::from_secs(http.request_timeout));
+    // Keep-alive long enough for dashboard pollers and load balancers. A
+    // request's head must arrive within 5 s (or the request timeout, if
+    // shorter): a slow head holds a connection for nothing (408 after).
+    server = server
+        .keep_alive(Duration::from_secs(75))
+        .client_request_timeout(Duration::from_secs(http.request_timeout.min(5)));
     Ok(server.run())
 }
