@@ -152,11 +152,15 @@ pub struct HttpArgs {
     /// at once on this instance; one more is a 429 at once.
     #[arg(long, env = "CEASEFIRE_EXPENSIVE_READS_PER_CLIENT", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
     pub expensive_reads_per_client: u16,
-    /// Proxies (addresses or CIDRs, comma-separated) whose `Forwarded` or
-    /// `X-Forwarded-For` header names the client, for per-client limits.
-    /// Headers from any other peer are ignored.
+    /// Proxies (addresses or CIDRs, comma-separated) whose forwarding
+    /// header (`--forwarded-header`) names the client, for per-client
+    /// limits. Headers from any other peer are ignored.
     #[arg(long, env = "CEASEFIRE_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_net)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The header the trusted proxies append the client's address to; any
+    /// other forwarding header is ignored.
+    #[arg(long, env = "CEASEFIRE_FORWARDED_HEADER", value_enum, default_value_t = ForwardedHeader::XForwardedFor)]
+    pub forwarded_header: ForwardedHeader,
     /// Seconds a client has to send a request's body (its head: 5 s, or
     /// this if shorter); slower ones get 408.
     #[arg(long, env = "CEASEFIRE_REQUEST_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
@@ -186,6 +190,7 @@ impl Default for HttpArgs {
             expensive_reads: 3,
             expensive_reads_per_client: 2,
             trusted_proxies: Vec::new(),
+            forwarded_header: ForwardedHeader::XForwardedFor,
             request_timeout: 30,
             idempotency_ttl: 86_400,
             totals_refresh: 30,
@@ -214,6 +219,17 @@ pub enum KeysCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+}
+
+/// The header trusted proxies name the client in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For` (nginx's `$proxy_add_x_forwarded_for`, most cloud balancers).
+    #[default]
+    #[value(name = "x-forwarded-for")]
+    XForwardedFor,
+    /// `Forwarded` (RFC 7239).
+    Forwarded,
 }
 
 /// An address or a CIDR block.

@@ -416,7 +416,7 @@ fn is_data_exception(message: &str) -> bool {
         "division by zero",
         "invalid regular expression",
         "invalid escape",
-        "is not recognized",
+        "not recognized",
         "invalid byte sequence",
         "null character not permitted",
         "unsupported Unicode escape",

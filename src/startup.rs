@@ -31,10 +31,12 @@ impl Application {
             tracing::info!(migrations = ?applied, "applied migrations");
         }
         let pool = db::build_pool(&url, database)?;
-        let (cursor_key, rolled_up_zones) = {
+        let (cursor_key, rolled_up_zones, known_zones) = {
             let mut conn = pool.get().await.context("connecting to PostgreSQL")?;
             let key = crate::api::cursor::CursorKey::new(crate::store::secrets::cursor(&mut conn).await?);
-            (key, Arc::new(std::sync::RwLock::new(crate::store::rollup::zones(&mut conn).await?)))
+            let rolled_up = Arc::new(std::sync::RwLock::new(crate::store::rollup::zones(&mut conn).await?));
+            let known = Arc::new(crate::store::rollup::known_zones(&mut conn).await?.into_iter().collect());
+            (key, rolled_up, known)
         };
         // A replica that does not answer quickly is skipped, not waited for.
         let replica = match database.database_read_url.as_deref().filter(|u| !u.is_empty()) {
@@ -83,9 +85,14 @@ impl Application {
                 http.expensive_reads.into(),
                 http.expensive_reads_per_client.into(),
             )),
-            trusted_proxies: Arc::new(crate::api::client::TrustedProxies::new(http.trusted_proxies.clone())),
+            trusted_proxies: Arc::new(crate::api::client::TrustedProxies::new(
+                http.trusted_proxies.clone(),
+                http.forwarded_header,
+            )),
             rolled_up_zones,
             body_timeout: Duration::from_secs(http.request_timeout),
+            readiness: Default::default(),
+            known_zones,
         };
         let server = serve(listener, state, http, vec![Box::new(incidents), Box::new(claims)])?;
         tracing::info!(address = %listener_addr(bind, port), "listening");

@@ -35,6 +35,14 @@ fn unauthorized(error: &str, detail: String) -> ApiError {
         .with_header(header::WWW_AUTHENTICATE, &format!("Bearer realm=\"ceasefire\", error=\"{error}\""))
 }
 
+/// The token of an `Authorization: Bearer <token>` header (the scheme in
+/// any case, spaces around the token ignored).
+pub fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && token.len() <= 200).then_some(token)
+}
+
 impl FromRequest for Actor {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
@@ -44,15 +52,9 @@ impl FromRequest for Actor {
         let authorization = req.headers().get(header::AUTHORIZATION).cloned();
         Box::pin(async move {
             let Some(authorization) = authorization else { return Ok(Actor::default()) };
-            let token = authorization
-                .to_str()
-                .ok()
-                .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-                .map(str::trim)
-                .filter(|t| !t.is_empty() && t.len() <= 200)
-                .ok_or_else(|| {
-                    unauthorized("invalid_request", "send the key as `Authorization: Bearer <key>`".into())
-                })?;
+            let token = authorization.to_str().ok().and_then(bearer_token).ok_or_else(|| {
+                unauthorized("invalid_request", "send the key as `Authorization: Bearer <key>`".into())
+            })?;
             let state = state.ok_or_else(|| ApiError::internal("no application state"))?;
             let hash = keys::hash(token);
             let mut conn = state.pool.get().await?;

@@ -1,6 +1,10 @@
 //! Exports of `GET /v1/incidents`: CSV, GeoJSON and NDJSON, streamed a
 //! chunk at a time from the database in constant memory.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use actix_web::web::Bytes;
 use futures_util::Stream;
 use serde_json::{json, Value};
@@ -198,9 +202,12 @@ fn chunk_bytes(
 
 struct ExportState {
     pool: DbPool,
-    /// The connection that reads every chunk, inside one read-only
-    /// repeatable-read transaction: the export is one snapshot.
-    snapshot: Snapshot,
+    /// What an export holds while it streams, taken away by the watchdog
+    /// when the client stops reading.
+    held: Arc<tokio::sync::Mutex<Option<Held>>>,
+    /// Seconds since `started` when a chunk was last asked for.
+    last_read: Arc<AtomicU64>,
+    started: Instant,
     filter: IncidentFilter,
     order: Order,
     format: ExportFormat,
@@ -210,13 +217,22 @@ struct ExportState {
     /// A GeoJSON feature has been written (the next needs a comma).
     wrote_feature: bool,
     done: bool,
-    /// Held until the export ends (see `expensive`).
+}
+
+/// An export's connection (in its snapshot) and its expensive-read permit.
+struct Held {
+    snapshot: Snapshot,
     _permit: ExpensivePermit,
 }
 
+/// How long an export may wait for its client to read the next chunk
+/// before it gives back its connection and its permit: a client that stops
+/// reading must not hold them for as long as it keeps the socket open.
+const STALLED: Duration = Duration::from_secs(60);
+
 /// A pooled connection inside the export's transaction. Dropped before the
-/// transaction ended (a client that went away, an error), the connection
-/// is closed rather than pooled, which ends the transaction with it.
+/// transaction ended (a client that went away, an error, a stall), the
+/// connection is closed rather than pooled, which ends the transaction.
 #[derive(Default)]
 struct Snapshot(Option<DbConn>);
 
@@ -236,9 +252,15 @@ pub fn stream(
     format: ExportFormat,
     permit: ExpensivePermit,
 ) -> impl Stream<Item = Result<Bytes, ApiError>> {
+    let held = Arc::new(tokio::sync::Mutex::new(Some(Held { snapshot: Snapshot::default(), _permit: permit })));
+    let last_read = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    tokio::spawn(watchdog(Arc::downgrade(&held), last_read.clone(), started));
     let state = ExportState {
         pool,
-        snapshot: Snapshot::default(),
+        held,
+        last_read,
+        started,
         filter,
         order,
         format,
@@ -246,7 +268,6 @@ pub fn stream(
         first: true,
         wrote_feature: false,
         done: false,
-        _permit: permit,
     };
     futures_util::stream::unfold(state, |mut s| async move {
         if s.done {
@@ -255,27 +276,64 @@ pub fn stream(
         let result = next_chunk(&mut s).await;
         if result.is_err() {
             s.done = true;
+            // Whatever failed, the connection and the permit go back now.
+            s.held.lock().await.take();
         }
         Some((result.map(Bytes::from), s))
     })
 }
 
-async fn next_chunk(s: &mut ExportState) -> Result<Vec<u8>, ApiError> {
-    if s.snapshot.0.is_none() {
-        let mut conn = s.pool.get().await?;
-        listing::begin_snapshot(&mut conn).await?;
-        s.snapshot.0 = Some(conn);
+/// Takes an export's connection and permit away once its client has not
+/// asked for a chunk for `STALLED`; ends when the export does.
+async fn watchdog(
+    held: std::sync::Weak<tokio::sync::Mutex<Option<Held>>>,
+    last_read: Arc<AtomicU64>,
+    started: Instant,
+) {
+    loop {
+        tokio::time::sleep(STALLED / 6).await;
+        let Some(held) = held.upgrade() else { return };
+        let idle = started.elapsed().as_secs().saturating_sub(last_read.load(Ordering::Relaxed));
+        if idle >= STALLED.as_secs() {
+            if let Ok(mut held) = held.try_lock() {
+                if held.take().is_some() {
+                    tracing::warn!(
+                        idle_s = idle,
+                        "an export's client stopped reading; its connection and permit were released"
+                    );
+                }
+                return;
+            }
+        }
     }
-    let conn = s.snapshot.0.as_mut().ok_or_else(|| ApiError::internal("the export's connection is gone"))?;
+}
+
+async fn next_chunk(s: &mut ExportState) -> Result<Vec<u8>, ApiError> {
+    s.last_read.store(s.started.elapsed().as_secs(), Ordering::Relaxed);
+    let mut guard = s.held.lock().await;
+    let Some(held) = guard.as_mut() else {
+        return Err(ApiError::unavailable("the export was stopped: its client did not read it for a minute"));
+    };
+    if held.snapshot.0.is_none() {
+        // Kept in the snapshot before BEGIN is sent: dropped half-way, the
+        // connection is closed, never pooled inside a transaction.
+        let conn = held.snapshot.0.insert(s.pool.get().await?);
+        listing::begin_snapshot(conn).await?;
+    }
+    let conn = held.snapshot.0.as_mut().ok_or_else(|| ApiError::internal("the export's connection is gone"))?;
     let rows = listing::page(conn, &s.filter, s.order, s.after, CHUNK).await?;
     let last_page = (rows.len() as i64) < CHUNK;
     s.after = rows.last().map(|(_, p)| *p).or(s.after);
     let records = store::records(conn, rows.into_iter().map(|(r, _)| r).collect()).await?;
     if last_page {
         listing::end_snapshot(conn).await?;
-        // Ended cleanly: the connection goes back to the pool.
-        drop(s.snapshot.0.take());
+        // Ended cleanly: the connection goes back to the pool, the permit too.
+        if let Some(mut held) = guard.take() {
+            drop(held.snapshot.0.take());
+        }
     }
+    drop(guard);
+    s.last_read.store(s.started.elapsed().as_secs(), Ordering::Relaxed);
     let views: Vec<IncidentView> = records.iter().map(IncidentView::from_record).collect::<ApiResult<_>>()?;
     let mut bytes = chunk_bytes(s.format, &views, s.first, &mut s.wrote_feature)?;
     s.first = false;

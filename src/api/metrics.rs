@@ -96,7 +96,10 @@ pub async fn record(
 /// background every `CEASEFIRE_TOTALS_REFRESH` seconds (30 by default).
 /// Rate limited like every other read.
 #[utoipa::path(get, path = "/metrics", tag = "operations", operation_id = "metrics",
-    responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain; version=0.0.4", body = String)))]
+    responses(
+        (status = 200, description = "Prometheus text exposition format", content_type = "text/plain; version=0.0.4", body = String),
+        (status = 429, description = "Over the rate limit; see Retry-After", body = crate::error::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn metrics(state: web::Data<AppState>, metrics: web::Data<Metrics>) -> ApiResult<HttpResponse> {
     let status = state.pool.status();
     metrics.pool.with_label_values(&["in_use"]).set((status.size - status.available) as i64);

@@ -1,12 +1,12 @@
 //! Middleware that applies to every answer.
 
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::Method;
 use actix_web::http::StatusCode;
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, Next};
-use actix_web::{web, Error, HttpMessage, HttpResponse};
+use actix_web::{web, Error, HttpMessage, HttpResponse, ResponseError};
 
 use super::client::ClientId;
 use crate::api::state::AppState;
@@ -73,29 +73,40 @@ pub const MAX_HEADERS: usize = 32 * 1024;
 /// than the API uses (414, 431). Heads beyond what the HTTP layer itself
 /// buffers (128 KiB, 96 headers) are cut off there with a bare 431, before
 /// any handler runs.
-pub async fn limit_head(
+pub async fn limit_head<B: MessageBody>(
     req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, Error> {
     let uri = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
     if uri > MAX_URI {
-        return Err(ApiError::new(
-            StatusCode::URI_TOO_LONG,
-            crate::error::ProblemKind::UriTooLong,
-            format!("the request target is {uri} bytes; at most {MAX_URI} are accepted"),
-        )
-        .into());
+        return refuse(
+            req,
+            ApiError::new(
+                StatusCode::URI_TOO_LONG,
+                crate::error::ProblemKind::UriTooLong,
+                format!("the request target is {uri} bytes; at most {MAX_URI} are accepted"),
+            ),
+        );
     }
     let headers: usize = req.headers().iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum();
     if headers > MAX_HEADERS {
-        return Err(ApiError::new(
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            crate::error::ProblemKind::HeadersTooLarge,
-            format!("the headers are {headers} bytes; at most {MAX_HEADERS} are accepted"),
-        )
-        .into());
+        return refuse(
+            req,
+            ApiError::new(
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                crate::error::ProblemKind::HeadersTooLarge,
+                format!("the headers are {headers} bytes; at most {MAX_HEADERS} are accepted"),
+            ),
+        );
     }
-    next.call(req).await
+    next.call(req).await.map(ServiceResponse::map_into_left_body)
+}
+
+/// Answers `req` with `problem` itself rather than failing the service, so
+/// the outer middleware still add the request id, the security headers and
+/// the metrics.
+fn refuse<B>(req: ServiceRequest, problem: ApiError) -> Result<ServiceResponse<EitherBody<B>>, Error> {
+    Ok(req.into_response(problem.error_response()).map_into_right_body())
 }
 
 /// Echoes the request id that `TracingLogger` gave the request as
@@ -217,21 +228,23 @@ impl RateLimiter {
 /// `CEASEFIRE_TRUSTED_PROXIES` allow reading it) for every per-client
 /// limit, then applies the rate limits. Only the health checks are exempt;
 /// `/metrics` is limited like any read (it computes nothing per scrape).
-pub async fn rate_limit(
+pub async fn rate_limit<B: MessageBody>(
     req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    // The key's hash, so the limiter holds no secrets.
-    let key = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .map(|v| hex::encode(&crate::domain::keys::hash(&String::from_utf8_lossy(v.as_bytes()))[..12]));
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, Error> {
+    // The token's hash (the same whatever the header's spelling), so the
+    // limiter holds no secrets and one key is one client.
+    let key = req.headers().get(header::AUTHORIZATION).map(|v| {
+        let raw = String::from_utf8_lossy(v.as_bytes());
+        let token = super::auth::bearer_token(&raw).unwrap_or(raw.trim());
+        hex::encode(&crate::domain::keys::hash(token)[..12])
+    });
     let peer = req.peer_addr().map(|a| a.ip());
     let ip = match req.app_data::<web::Data<AppState>>() {
         Some(state) => state.trusted_proxies.client_ip(peer, req.headers()),
         None => peer,
     }
-    .map(|ip| ip.to_string())
+    .map(super::client::client_net)
     .unwrap_or_default();
     let client = match &key {
         Some(key) => format!("key:{key}"),
@@ -248,9 +261,9 @@ pub async fn rate_limit(
                     format!("slow down: retry in {wait} s"),
                 )
                 .with_header(header::RETRY_AFTER, &wait.max(1).to_string());
-                return Err(err.into());
+                return refuse(req, err);
             }
         }
     }
-    next.call(req).await
+    next.call(req).await.map(ServiceResponse::map_into_left_body)
 }

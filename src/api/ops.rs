@@ -31,6 +31,25 @@ pub async fn healthz() -> HttpResponse {
     )
 )]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    // One check at a time, its answer reused for a second: a flood of
+    // probes (exempt from rate limits) costs one connection a second.
+    let mut last = state.readiness.lock().await;
+    let answer = match last.as_ref() {
+        Some((at, answer)) if at.elapsed() < Duration::from_secs(1) => answer.clone(),
+        _ => {
+            let answer = check_ready(&state).await.map_err(|e| e.detail);
+            *last = Some((std::time::Instant::now(), answer.clone()));
+            answer
+        }
+    };
+    drop(last);
+    match answer {
+        Ok(()) => Ok(HttpResponse::Ok().json(Status { status: "ready" })),
+        Err(detail) => Err(ApiError::unavailable(detail)),
+    }
+}
+
+async fn check_ready(state: &AppState) -> Result<(), ApiError> {
     let check = async {
         let mut conn =
             state.pool.get().await.map_err(|e| ApiError::unavailable(format!("no database connection: {e}")))?;
@@ -41,8 +60,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
         }
     };
     match tokio::time::timeout(Duration::from_secs(3), check).await {
-        Ok(Ok(())) => Ok(HttpResponse::Ok().json(Status { status: "ready" })),
-        Ok(Err(e)) => Err(e),
+        Ok(result) => result,
         Err(_) => Err(ApiError::unavailable("the database did not answer within 3 s")),
     }
 }

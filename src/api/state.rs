@@ -9,6 +9,10 @@ use crate::db::replica::Replica;
 use crate::db::{DbConn, DbPool};
 use crate::error::ApiError;
 
+/// A readiness check's answer (its problem's detail when not ready) and when
+/// it was made.
+pub type Readiness = (std::time::Instant, Result<(), String>);
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
@@ -35,8 +39,12 @@ pub struct AppState {
     /// The zones the rollups keep (refreshed in the background), to tell a
     /// count the rollups answer from one that reads the rows.
     pub rolled_up_zones: Arc<std::sync::RwLock<Vec<String>>>,
+    /// The time zones the database knows; a count in another is a 400.
+    pub known_zones: Arc<std::collections::HashSet<String>>,
     /// How long a client has to send a request body.
     pub body_timeout: Duration,
+    /// The last readiness check and when it was made (see `ops::readyz`).
+    pub readiness: Arc<tokio::sync::Mutex<Option<Readiness>>>,
 }
 
 impl AppState {

@@ -187,8 +187,9 @@ pub struct Budget {
 
 impl Budget {
     /// Ok when `groups` groups fit; otherwise the 400 that names the figure
-    /// and the limit (`groups` is a lower bound before the query).
-    pub fn check(self, groups: usize, dimensions: &[Dimension]) -> ApiResult<()> {
+    /// and the limit. `at_least`: the groups were not all counted (the
+    /// reading stopped once over the limit, or none was read yet).
+    pub fn check(self, groups: usize, at_least: bool, dimensions: &[Dimension]) -> ApiResult<()> {
         let buckets = self.periods.saturating_mul(groups);
         if buckets <= self.max_buckets {
             return Ok(());
@@ -198,10 +199,12 @@ impl Budget {
         } else {
             ("group_by", "choose a longer interval, a shorter range, fewer group_by dimensions or a filter")
         };
-        let detail = format!(
-            "this count has {buckets} buckets ({} periods × {groups} groups), more than the limit of {}; {advice}",
-            self.periods, self.max_buckets
-        );
+        let figure = if at_least {
+            format!("at least {buckets} buckets ({} periods × at least {groups} groups)", self.periods)
+        } else {
+            format!("{buckets} buckets ({} periods × {groups} groups)", self.periods)
+        };
+        let detail = format!("this count has {figure}, more than the limit of {}; {advice}", self.max_buckets);
         let mut e = ApiError::new(
             actix_web::http::StatusCode::BAD_REQUEST,
             crate::error::ProblemKind::TooManyBuckets,
@@ -217,8 +220,8 @@ pub type GroupKey = Vec<Option<String>>;
 
 /// The rows of a count folded as they arrive, within the budget: each
 /// group's value per period, and the total. Once periods × groups passes
-/// the limit, the values are dropped and only the groups are still
-/// counted, so that the refusal can name the figure.
+/// the limit, the values are dropped and the reading stops: memory and
+/// work stay within the budget whatever the data.
 pub struct Tally {
     budget: Budget,
     /// Dimensions per group (the rows carry four, the unused ones null).
@@ -235,28 +238,27 @@ impl Tally {
         Self { budget, width, groups: BTreeMap::new(), values: HashMap::new(), total: 0, over: false }
     }
 
-    fn add(&mut self, c: Count) {
+    /// Folds one row in; false once over the budget (stop reading).
+    fn add(&mut self, c: Count) -> bool {
         let Some(period) = c.period else {
             self.total += c.value;
-            return;
+            return true;
         };
         let key: GroupKey = [c.g0, c.g1, c.g2, c.g3].into_iter().take(self.width).collect();
         let next = self.groups.len();
         let group = *self.groups.entry(key).or_insert(next);
-        if self.over {
-            return;
-        }
         if self.budget.periods.saturating_mul(self.groups.len()) > self.budget.max_buckets {
             self.over = true;
             self.values = HashMap::new();
-            return;
+            return false;
         }
         *self.values.entry((period, group)).or_default() += c.value;
+        true
     }
 
     /// The 400 of an answer over its budget.
     pub fn check(&self, dimensions: &[Dimension]) -> ApiResult<()> {
-        self.budget.check(self.groups.len().max(1), dimensions)
+        self.budget.check(self.groups.len().max(1), self.over, dimensions)
     }
 
     /// Every group that appears, in order, with its index.

@@ -141,6 +141,9 @@ async fn reattribute(
 ) -> ApiResult<()> {
     let moved = after.subtree(change.party);
     let ids = claims::incidents_involving(conn, &moved).await?;
+    // Locked before their claims are read: a claim added meanwhile waits,
+    // and then derives its attribution from the new sides.
+    incidents::lock_many(conn, &ids).await?;
     let mut by_incident: std::collections::HashMap<uuid::Uuid, Vec<claims::ClaimRow>> = Default::default();
     for claim in claims::for_incidents(conn, &ids).await? {
         by_incident.entry(claim.incident_id).or_default().push(claim);

@@ -19,6 +19,9 @@ pub struct SavedResponse {
     pub body: Vec<u8>,
 }
 
+/// A stored record: the request's hash, and the answer once saved.
+type Stored = (Vec<u8>, Option<i16>, Option<serde_json::Value>, Option<Vec<u8>>);
+
 pub enum Begin {
     /// First use of the key: do the work, then `save`.
     Fresh,
@@ -31,32 +34,40 @@ pub enum Begin {
 /// Takes a shared connection, so that it can be sent in the same round trip
 /// as another statement (pipelined).
 pub async fn begin(mut conn: &Conn, scope: &str, key: &str, request_hash: &[u8]) -> QueryResult<Begin> {
-    let inserted = diesel::insert_into(keys::table)
-        .values((keys::scope.eq(scope), keys::key.eq(key), keys::request_hash.eq(request_hash)))
-        .on_conflict_do_nothing()
-        .execute(&mut conn)
-        .await?;
-    if inserted == 1 {
-        return Ok(Begin::Fresh);
+    // Twice at most: a record found taken but gone when read was purged
+    // (expired) in between, and the key is free again.
+    for _ in 0..2 {
+        let inserted = diesel::insert_into(keys::table)
+            .values((keys::scope.eq(scope), keys::key.eq(key), keys::request_hash.eq(request_hash)))
+            .on_conflict_do_nothing()
+            .execute(&mut conn)
+            .await?;
+        if inserted == 1 {
+            return Ok(Begin::Fresh);
+        }
+        let found: Option<Stored> = keys::table
+            .find((scope, key))
+            .select((keys::request_hash, keys::status, keys::headers, keys::body))
+            .first(&mut conn)
+            .await
+            .optional()?;
+        let Some((hash, status, headers, body)) = found else { continue };
+        if hash != request_hash {
+            return Ok(Begin::Mismatch);
+        }
+        return match (status, headers, body) {
+            (Some(status), Some(headers), Some(body)) => Ok(Begin::Replay(SavedResponse {
+                status: status as u16,
+                headers: serde_json::from_value(headers)
+                    .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?,
+                body,
+            })),
+            // Saved rows always carry their answer; this cannot be reached
+            // through the API, but treat it as a mismatch rather than replaying nothing.
+            _ => Ok(Begin::Mismatch),
+        };
     }
-    let (hash, status, headers, body): (Vec<u8>, Option<i16>, Option<serde_json::Value>, Option<Vec<u8>>) = keys::table
-        .find((scope, key))
-        .select((keys::request_hash, keys::status, keys::headers, keys::body))
-        .first(&mut conn)
-        .await?;
-    if hash != request_hash {
-        return Ok(Begin::Mismatch);
-    }
-    match (status, headers, body) {
-        (Some(status), Some(headers), Some(body)) => Ok(Begin::Replay(SavedResponse {
-            status: status as u16,
-            headers: serde_json::from_value(headers).unwrap_or_default(),
-            body,
-        })),
-        // Saved rows always carry their answer; this cannot be reached
-        // through the API, but treat it as a mismatch rather than replaying nothing.
-        _ => Ok(Begin::Mismatch),
-    }
+    Err(diesel::result::Error::NotFound)
 }
 
 pub async fn save(conn: &mut Conn, scope: &str, key: &str, response: &SavedResponse) -> QueryResult<()> {

@@ -127,6 +127,21 @@ pub async fn lock(conn: &mut Conn, id: Uuid) -> QueryResult<Option<IncidentRow>>
     incidents::table.find(id).select(IncidentRow::as_select()).for_update().first(conn).await.optional()
 }
 
+/// Locks many incidents until the transaction ends, in one order (so two
+/// such locks cannot deadlock), as `lock` does one.
+pub async fn lock_many(conn: &mut Conn, ids: &[Uuid]) -> QueryResult<()> {
+    let mut sorted = ids.to_vec();
+    sorted.sort();
+    let _: Vec<Uuid> = incidents::table
+        .filter(incidents::id.eq_any(&sorted))
+        .order(incidents::id)
+        .select(incidents::id)
+        .for_update()
+        .load(conn)
+        .await?;
+    Ok(())
+}
+
 pub async fn update(conn: &mut Conn, row: &IncidentRow) -> QueryResult<()> {
     diesel::update(incidents::table.find(row.id)).set(row).execute(conn).await.map(|_| ())
 }

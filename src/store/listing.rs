@@ -159,7 +159,12 @@ pub async fn page(
 /// export, chunk after chunk) sees the ledger in: one snapshot throughout.
 pub async fn begin_snapshot(conn: &mut Conn) -> QueryResult<()> {
     use diesel_async::SimpleAsyncConnection;
-    conn.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await
+    // PostgreSQL ends the session too if the transaction idles (a client
+    // that stopped reading), whatever happens to the process.
+    conn.batch_execute(
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL idle_in_transaction_session_timeout = '120s'",
+    )
+    .await
 }
 
 /// Ends the transaction of `begin_snapshot`.

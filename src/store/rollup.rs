@@ -176,7 +176,7 @@ impl RollupSpec {
 /// The counts per period and group, and the total, as `stats::counts`
 /// gives them, in one statement (`Combined`): from the rollups when
 /// `stat_zones` holds the zone, else from `stat_current`.
-pub async fn counts(conn: &mut Conn, spec: &RollupSpec, sink: &mut impl FnMut(Count)) -> QueryResult<()> {
+pub async fn counts(conn: &mut Conn, spec: &RollupSpec, sink: &mut impl FnMut(Count) -> bool) -> QueryResult<()> {
     let whole = |gate| {
         [false, true].map(|total| (gate, Part::Narrow(NarrowQuery { spec, from: spec.from, to: spec.to, total })))
     };
@@ -242,12 +242,14 @@ struct Combined<'a> {
 impl Combined<'_> {
     /// Streams the rows into `sink` as they arrive: the caller keeps what
     /// its answer needs, within its own budget (totals are rows without a
-    /// period).
-    async fn counts(self, conn: &mut Conn, sink: &mut impl FnMut(Count)) -> QueryResult<()> {
+    /// period), and answers false to stop reading.
+    async fn counts(self, conn: &mut Conn, sink: &mut impl FnMut(Count) -> bool) -> QueryResult<()> {
         use futures_util::TryStreamExt;
         let mut rows = self.load_stream::<Count>(conn).await?;
         while let Some(row) = rows.try_next().await? {
-            sink(row);
+            if !sink(row) {
+                break;
+            }
         }
         Ok(())
     }
@@ -531,6 +533,18 @@ pub async fn set_zones(conn: &mut Conn, zones: &[String]) -> QueryResult<i32> {
             Ok(row.rebuilt)
         })
         .await
+}
+
+/// Every time zone this PostgreSQL knows (its tzdata may be older than
+/// the server's, so a zone the server parses can still be unknown here).
+pub async fn known_zones(conn: &mut Conn) -> QueryResult<Vec<String>> {
+    #[derive(QueryableByName)]
+    struct Zone {
+        #[diesel(sql_type = Text)]
+        name: String,
+    }
+    let rows: Vec<Zone> = diesel::sql_query("SELECT name FROM pg_timezone_names").load(conn).await?;
+    Ok(rows.into_iter().map(|z| z.name).collect())
 }
 
 /// The zones whose local days are rolled up.

@@ -239,13 +239,16 @@ pub struct Count {
 pub const MAX_GROUP_BY: usize = 4;
 
 /// The counts per period and group, then the total (each row once, as a
-/// row without a period), streamed into `sink` as they arrive.
-pub async fn counts(conn: &mut Conn, spec: &StatsSpec, sink: &mut impl FnMut(Count)) -> QueryResult<()> {
+/// row without a period), streamed into `sink` as they arrive; `sink`
+/// answers false to stop reading (the rest, the total too, is not read).
+pub async fn counts(conn: &mut Conn, spec: &StatsSpec, sink: &mut impl FnMut(Count) -> bool) -> QueryResult<()> {
     use futures_util::TryStreamExt;
     for total_only in [false, true] {
         let mut rows = Grouped { spec, rows: rows(spec), total_only }.load_stream::<Count>(conn).await?;
         while let Some(row) = rows.try_next().await? {
-            sink(row);
+            if !sink(row) {
+                return Ok(());
+            }
         }
     }
     Ok(())

@@ -19,13 +19,17 @@ use crate::ledger;
 pub struct RevisionView {
     /// The incident's version after the change.
     pub version: i32,
-    /// `create`, `update`, `delete` or `claim`.
+    /// `create`, `update`, `delete`, `claim`, `import` (loaded by
+    /// `ceasefire import`) or `reattributed` (a party moved in the
+    /// hierarchy changed the attribution).
     pub action: String,
     /// The id of the API key that made the change, when known.
     pub actor: Option<String>,
     pub at: DateTime<Utc>,
-    /// `create`: the incident as created; `update`: `{field: {"from", "to"}}`
-    /// for each changed field; `claim`: the claim; `delete`: `{}`.
+    /// `create` and `import`: the incident as created; `update`:
+    /// `{field: {"from", "to"}}` for each changed field; `claim`: the claim;
+    /// `delete`: `{}`; `reattributed`: `{"party", "parent": {"from", "to"},
+    /// "attribution": {"from", "to"}}`.
     #[schema(value_type = Object)]
     pub changes: serde_json::Value,
 }

@@ -17,7 +17,7 @@ use super::common::not_modified;
 use super::state::AppState;
 use crate::domain::dimension::Counted;
 use crate::domain::period::Interval;
-use crate::error::{ApiResult, Problem};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::ledger::counts::{self, Budget, SharedCounts, Tally};
 
 /// One group's value in one period. The group's dimensions appear as
@@ -78,10 +78,16 @@ pub struct StatsParams {
 async fn answer(state: web::Data<AppState>, req: HttpRequest, what: Counted) -> ApiResult<HttpResponse> {
     let parsed = request::parse(&req, what, crate::store::now())?;
     let (request, format) = (parsed.request, parsed.format);
+    if !state.known_zones.contains(request.tz.name()) {
+        return Err(ApiError::bad_query(
+            "tz",
+            format!("`{}` is not a time zone this server's database knows (its tzdata is older)", request.tz.name()),
+        ));
+    }
     let periods = request.periods()?;
     let budget = Budget { periods: periods.len(), max_buckets: state.max_buckets };
     // Periods alone may be over the limit: refused before any query.
-    budget.check(1, &request.group_by)?;
+    budget.check(1, true, &request.group_by)?;
 
     // Identical counts asked for at once share one query (see `coalesce`).
     // Without `to`, a count runs up to its own arrival: two such requests
