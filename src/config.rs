@@ -161,6 +161,11 @@ pub struct HttpArgs {
     /// other forwarding header is ignored.
     #[arg(long, env = "CEASEFIRE_FORWARDED_HEADER", value_enum, default_value_t = ForwardedHeader::XForwardedFor)]
     pub forwarded_header: ForwardedHeader,
+    /// MiB that all request bodies being received (and their parsed values
+    /// in use) may hold together; a body that does not fit within 2 s gets
+    /// 503. Each body reserves its Content-Length (or the body limit).
+    #[arg(long, env = "CEASEFIRE_BODIES_MB", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub bodies_mb: u32,
     /// Seconds a client has to send a request's body (its head: 5 s, or
     /// this if shorter); slower ones get 408.
     #[arg(long, env = "CEASEFIRE_REQUEST_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
@@ -191,6 +196,7 @@ impl Default for HttpArgs {
             expensive_reads_per_client: 2,
             trusted_proxies: Vec::new(),
             forwarded_header: ForwardedHeader::XForwardedFor,
+            bodies_mb: 64,
             request_timeout: 30,
             idempotency_ttl: 86_400,
             totals_refresh: 30,

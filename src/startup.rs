@@ -92,6 +92,8 @@ impl Application {
             rolled_up_zones,
             body_timeout: Duration::from_secs(http.request_timeout),
             readiness: Default::default(),
+            body_budget: Arc::new(tokio::sync::Semaphore::new(http.bodies_mb as usize * 1024)),
+            bodies_kib: http.bodies_mb.saturating_mul(1024),
             known_zones,
         };
         let server = serve(listener, state, http, vec![Box::new(incidents), Box::new(claims)])?;

@@ -89,3 +89,59 @@ impl ExpensiveReads {
         }
     }
 }
+
+/// How long a long answer (an export, a large count) may wait for its
+/// client to read on before it gives back its permit and what it holds: a
+/// client that stops reading must not keep them for as long as it keeps the
+/// socket open.
+pub const STALLED: Duration = Duration::from_secs(60);
+
+/// Takes what a long answer holds (`held`: its connection, its bytes, its
+/// permit) once its client has not read for `STALLED`, going by
+/// `last_read` (seconds since `started`); ends when the answer does.
+pub async fn release_when_stalled<T: Send + 'static>(
+    held: std::sync::Weak<tokio::sync::Mutex<Option<T>>>,
+    last_read: Arc<std::sync::atomic::AtomicU64>,
+    started: std::time::Instant,
+) {
+    use std::sync::atomic::Ordering;
+    loop {
+        tokio::time::sleep(STALLED / 6).await;
+        let Some(held) = held.upgrade() else { return };
+        let idle = started.elapsed().as_secs().saturating_sub(last_read.load(Ordering::Relaxed));
+        if idle >= STALLED.as_secs() {
+            if let Ok(mut held) = held.try_lock() {
+                if held.take().is_some() {
+                    tracing::warn!(idle_s = idle, "a client stopped reading a long answer; what it held was released");
+                }
+                return;
+            }
+        }
+    }
+}
+
+/// A rendered answer sent a slice at a time while it holds `permit`; if the
+/// client stops reading, the bytes and the permit go back after `STALLED`.
+pub fn held_body(
+    bytes: actix_web::web::Bytes,
+    permit: ExpensivePermit,
+) -> impl futures_util::Stream<Item = Result<actix_web::web::Bytes, ApiError>> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    const SLICE: usize = 256 * 1024;
+    let held = Arc::new(tokio::sync::Mutex::new(Some((bytes, permit))));
+    let last_read = Arc::new(AtomicU64::new(0));
+    let started = std::time::Instant::now();
+    tokio::spawn(release_when_stalled(Arc::downgrade(&held), last_read.clone(), started));
+    futures_util::stream::unfold((held, last_read), move |(held, last_read)| async move {
+        last_read.store(started.elapsed().as_secs(), Ordering::Relaxed);
+        let mut guard = held.lock().await;
+        let (bytes, _) = guard.as_mut()?;
+        if bytes.is_empty() {
+            guard.take();
+            return None;
+        }
+        let slice = bytes.split_to(bytes.len().min(SLICE));
+        drop(guard);
+        Some((Ok(slice), (held, last_read)))
+    })
+}

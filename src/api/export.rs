@@ -3,13 +3,13 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use actix_web::web::Bytes;
 use futures_util::Stream;
 use serde_json::{json, Value};
 
-use super::expensive::ExpensivePermit;
+use super::expensive::{release_when_stalled, ExpensivePermit};
 use crate::db::{DbConn, DbPool};
 use crate::domain::incident::IncidentView;
 use crate::domain::spreadsheet::neutralize;
@@ -225,11 +225,6 @@ struct Held {
     _permit: ExpensivePermit,
 }
 
-/// How long an export may wait for its client to read the next chunk
-/// before it gives back its connection and its permit: a client that stops
-/// reading must not hold them for as long as it keeps the socket open.
-const STALLED: Duration = Duration::from_secs(60);
-
 /// A pooled connection inside the export's transaction. Dropped before the
 /// transaction ended (a client that went away, an error, a stall), the
 /// connection is closed rather than pooled, which ends the transaction.
@@ -255,7 +250,7 @@ pub fn stream(
     let held = Arc::new(tokio::sync::Mutex::new(Some(Held { snapshot: Snapshot::default(), _permit: permit })));
     let last_read = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
-    tokio::spawn(watchdog(Arc::downgrade(&held), last_read.clone(), started));
+    tokio::spawn(release_when_stalled(Arc::downgrade(&held), last_read.clone(), started));
     let state = ExportState {
         pool,
         held,
@@ -281,31 +276,6 @@ pub fn stream(
         }
         Some((result.map(Bytes::from), s))
     })
-}
-
-/// Takes an export's connection and permit away once its client has not
-/// asked for a chunk for `STALLED`; ends when the export does.
-async fn watchdog(
-    held: std::sync::Weak<tokio::sync::Mutex<Option<Held>>>,
-    last_read: Arc<AtomicU64>,
-    started: Instant,
-) {
-    loop {
-        tokio::time::sleep(STALLED / 6).await;
-        let Some(held) = held.upgrade() else { return };
-        let idle = started.elapsed().as_secs().saturating_sub(last_read.load(Ordering::Relaxed));
-        if idle >= STALLED.as_secs() {
-            if let Ok(mut held) = held.try_lock() {
-                if held.take().is_some() {
-                    tracing::warn!(
-                        idle_s = idle,
-                        "an export's client stopped reading; its connection and permit were released"
-                    );
-                }
-                return;
-            }
-        }
-    }
 }
 
 async fn next_chunk(s: &mut ExportState) -> Result<Vec<u8>, ApiError> {

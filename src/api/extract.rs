@@ -20,7 +20,11 @@ pub struct Json<T>(pub T);
 /// size limited and the syntax verified (400), but not its shape. Handlers
 /// that need the body as well as its typed form (idempotency, merge patch,
 /// nested claims) start from this.
-pub struct JsonValue(pub serde_json::Value);
+pub struct JsonValue(pub serde_json::Value, #[allow(dead_code)] BodyShare);
+
+/// A request body's share of the bytes all bodies in flight may hold
+/// (`CEASEFIRE_BODIES_MB`), kept while its body or parsed value lives.
+type BodyShare = Option<tokio::sync::OwnedSemaphorePermit>;
 
 fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
     let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -50,7 +54,7 @@ impl FromRequest for JsonValue {
 /// A JSON body read but not parsed yet (the content type checked): for a
 /// handler that parses it only when its turn comes (a batch), so that
 /// waiting requests hold their bytes, not their parsed trees.
-pub struct JsonBody(web::Bytes);
+pub struct JsonBody(web::Bytes, BodyShare);
 
 impl JsonBody {
     pub fn parse(self) -> Result<JsonValue, ApiError> {
@@ -58,7 +62,7 @@ impl JsonBody {
         if let Some(pointer) = find_nul(&value, &mut String::new()) {
             return Err(ApiError::field(pointer, "text cannot contain the NUL character (U+0000)"));
         }
-        Ok(JsonValue(value))
+        Ok(JsonValue(value, self.1))
     }
 }
 
@@ -69,12 +73,34 @@ impl FromRequest for JsonBody {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let req = req.clone();
         let bytes = web::Bytes::from_request(&req, payload);
+        let state = req.app_data::<web::Data<crate::api::state::AppState>>().cloned();
         // A body that trickles in must not hold a worker's slot for ever.
-        let timeout = req
-            .app_data::<web::Data<crate::api::state::AppState>>()
-            .map_or(std::time::Duration::from_secs(30), |s| s.body_timeout);
+        let timeout = state.as_ref().map_or(std::time::Duration::from_secs(30), |s| s.body_timeout);
         Box::pin(async move {
             check_content_type(&req)?;
+            // The bytes this body may take (its Content-Length, or the
+            // limit), reserved before any is read: however many clients
+            // send bodies slowly, together they hold a bounded amount.
+            let share = match &state {
+                Some(state) => {
+                    let declared = req
+                        .headers()
+                        .get(header::CONTENT_LENGTH)
+                        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+                        .map_or(state.body_limit, |n| n.min(state.body_limit));
+                    let kib = u32::try_from(declared / 1024 + 1).unwrap_or(u32::MAX).min(state.bodies_kib);
+                    let wait = std::time::Duration::from_secs(2);
+                    match tokio::time::timeout(wait, state.body_budget.clone().acquire_many_owned(kib)).await {
+                        Ok(Ok(permit)) => Some(permit),
+                        _ => {
+                            return Err(ApiError::unavailable(
+                                "the server is receiving as many request bodies as it holds at once; retry shortly",
+                            ))
+                        }
+                    }
+                }
+                None => None,
+            };
             let bytes = tokio::time::timeout(timeout, bytes).await.map_err(|_| {
                 ApiError::new(
                     actix_web::http::StatusCode::REQUEST_TIMEOUT,
@@ -87,7 +113,7 @@ impl FromRequest for JsonBody {
                 413 => ApiError::payload_too_large("the request body is larger than this server accepts"),
                 _ => ApiError::bad_request(format!("the request body could not be read: {e}")),
             })?;
-            Ok(JsonBody(bytes))
+            Ok(JsonBody(bytes, share))
         })
     }
 }

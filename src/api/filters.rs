@@ -131,12 +131,23 @@ fn parse_bbox(s: &str) -> Result<[f64; 4], String> {
 /// A time in a query: RFC 3339, or a date meaning its midnight UTC.
 pub fn parse_time_param(s: &str) -> Result<DateTime<Utc>, String> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&Utc));
+        return in_years(t.with_timezone(&Utc), s);
     }
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         if let Some(t) = d.and_hms_opt(0, 0, 0) {
-            return Ok(t.and_utc());
+            return in_years(t.and_utc(), s);
         }
     }
     Err(format!("`{}` is neither an RFC 3339 time nor a YYYY-MM-DD date", clip(s)))
+}
+
+/// A time of the years 1 to 9999, what PostgreSQL and the calendar
+/// arithmetic of counts handle.
+pub fn in_years(t: DateTime<Utc>, raw: &str) -> Result<DateTime<Utc>, String> {
+    use chrono::Datelike;
+    if (1..=9999).contains(&t.year()) {
+        Ok(t)
+    } else {
+        Err(format!("`{}` is outside the years 1 to 9999", clip(raw)))
+    }
 }

@@ -88,6 +88,18 @@ pub async fn limit_head<B: MessageBody>(
             ),
         );
     }
+    // Compressed request bodies are not taken: a few KiB of gzip would
+    // inflate to the body limit in memory.
+    let encoded =
+        req.headers().get(header::CONTENT_ENCODING).is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"));
+    if encoded {
+        return refuse(
+            req,
+            ApiError::unsupported_media_type(
+                "request bodies are taken uncompressed; send them without Content-Encoding",
+            ),
+        );
+    }
     let headers: usize = req.headers().iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum();
     if headers > MAX_HEADERS {
         return refuse(
@@ -211,6 +223,15 @@ impl RateLimiter {
         }
     }
 
+    /// A request whose key was refused (401) costs its address ten more of
+    /// the keyed budget: invented keys then buy about the anonymous rate,
+    /// not ten times it.
+    fn charge_refused_key(&self, ip: &str) {
+        if let (Some(limiter), Some(n)) = (self.keyed_ip_limiter.as_ref(), std::num::NonZeroU32::new(10)) {
+            let _ = limiter.check_key_n(&format!("ip:{ip}"), n);
+        }
+    }
+
     fn check_in(limiter: Option<&governor::DefaultKeyedRateLimiter<String>>, key: &str) -> Result<(), u64> {
         use governor::clock::Clock;
         let Some(limiter) = limiter else { return Ok(()) };
@@ -252,8 +273,9 @@ pub async fn rate_limit<B: MessageBody>(
     };
     req.extensions_mut().insert(ClientId(client));
     let exempt = matches!(req.path(), "/healthz" | "/readyz");
+    let limiter = req.app_data::<actix_web::web::Data<RateLimiter>>().cloned();
     if !exempt {
-        if let Some(limiter) = req.app_data::<actix_web::web::Data<RateLimiter>>() {
+        if let Some(limiter) = &limiter {
             if let Err(wait) = limiter.check(key.as_deref(), &ip) {
                 let err = ApiError::new(
                     StatusCode::TOO_MANY_REQUESTS,
@@ -265,5 +287,11 @@ pub async fn rate_limit<B: MessageBody>(
             }
         }
     }
-    next.call(req).await.map(ServiceResponse::map_into_left_body)
+    let res = next.call(req).await?;
+    if res.status() == StatusCode::UNAUTHORIZED && key.is_some() {
+        if let Some(limiter) = &limiter {
+            limiter.charge_refused_key(&ip);
+        }
+    }
+    Ok(res.map_into_left_body())
 }

@@ -41,6 +41,10 @@ pub struct AppState {
     pub rolled_up_zones: Arc<std::sync::RwLock<Vec<String>>>,
     /// The time zones the database knows; a count in another is a 400.
     pub known_zones: Arc<std::collections::HashSet<String>>,
+    /// The KiB all request bodies in flight may hold together, as permits.
+    pub body_budget: Arc<tokio::sync::Semaphore>,
+    /// Its size, in KiB.
+    pub bodies_kib: u32,
     /// How long a client has to send a request body.
     pub body_timeout: Duration,
     /// The last readiness check and when it was made (see `ops::readyz`).

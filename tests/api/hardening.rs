@@ -449,3 +449,79 @@ async fn one_key_is_one_client_however_its_header_is_spelled() {
         assert_eq!(h.await.unwrap(), 200);
     }
 }
+
+#[tokio::test]
+async fn what_the_outside_test_found_next_is_refused_too() {
+    let app = spawn_app_with(HttpArgs { bodies_mb: 1, ..app_args() }).await;
+    // Dates past the calendar arithmetic: a 400, not a dropped connection.
+    for path in [
+        "/v1/stats/incidents?interval=week&from=-262143-01-01&to=-262143-02-01",
+        "/v1/stats/claims?interval=week&from=-262143-01-01&to=-262143-02-01",
+        "/v1/incidents?from=-0001-01-01T00:00:00Z",
+    ] {
+        app.get(path).await.assert_problem(400);
+    }
+    // Compressed bodies are not inflated.
+    let gzip = app
+        .client
+        .post(app.url("/v1/incidents"))
+        .bearer_auth(&app.token)
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(vec![0x1f, 0x8b, 0x08, 0x00]);
+    app.send(gzip).await.assert_problem(415);
+    // Bodies in flight share a bounded budget (1 MiB here): one that
+    // announces 1,000,000 bytes and sends few holds almost all of it, and
+    // another of 100 KB finds no room.
+    use tokio::io::AsyncWriteExt;
+    let address = app.address.trim_start_matches("http://").to_string();
+    let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let head = format!(
+        "POST /v1/incidents HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{{",
+        app.token
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut big = incident("2024-01-01T00:00:00Z", "other");
+    big["description"] = json!("x".repeat(19_000));
+    let mut items = Vec::new();
+    for _ in 0..5 {
+        items.push(big.clone());
+    }
+    let res = app.post("/v1/incidents/batch", &json!({"incidents": items})).await;
+    res.assert_problem(503);
+    drop(slow);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.post("/v1/incidents/batch", &json!({"incidents": items})).await.status, 201);
+}
+
+#[tokio::test]
+async fn a_large_count_is_an_expensive_read() {
+    let app = spawn_app().await;
+    app.post("/v1/incidents", &incident("2024-01-01T00:00:00Z", "other")).await;
+    let mut lock = app.db().await;
+    lock.batch_execute("BEGIN; LOCK TABLE incidents IN ACCESS EXCLUSIVE MODE").await.unwrap();
+    let held: Vec<_> = ["/v1/incidents?q=mortar", "/v1/incidents?bbox=40,30,50,45"]
+        .into_iter()
+        .map(|path| {
+            let req = app.client.get(app.url(path));
+            tokio::spawn(async move { req.send().await.unwrap().status().as_u16() })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // About 11,000 daily buckets from the rollups: cheap to count, large to
+    // render and send, so it needs a permit this client no longer has.
+    let large = app.get("/v1/stats/incidents?interval=day&from=1994-01-01&to=2024-03-01").await;
+    large.assert_problem(429);
+    let small = app.get("/v1/stats/incidents?interval=month&from=1994-01-01&to=2024-03-01").await;
+    assert_eq!(small.status, 200, "{}", small.text);
+    lock.batch_execute("ROLLBACK").await.unwrap();
+    for h in held {
+        assert_eq!(h.await.unwrap(), 200);
+    }
+    let large = app.get("/v1/stats/incidents?interval=day&from=1994-01-01&to=2024-03-01").await;
+    assert_eq!(large.status, 200);
+    assert_eq!(large.body["buckets"].as_array().unwrap().len(), 11_017);
+    assert_eq!(large.body["total"], 1);
+}

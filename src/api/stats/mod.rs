@@ -75,6 +75,10 @@ pub struct StatsParams {
     format: Option<String>,
 }
 
+/// Buckets above which an answer counts as an expensive read (about 800 KB
+/// of JSON).
+const LARGE_ANSWER: usize = 10_000;
+
 async fn answer(state: web::Data<AppState>, req: HttpRequest, what: Counted) -> ApiResult<HttpResponse> {
     let parsed = request::parse(&req, what, crate::store::now())?;
     let (request, format) = (parsed.request, parsed.format);
@@ -118,12 +122,32 @@ async fn answer(state: web::Data<AppState>, req: HttpRequest, what: Counted) -> 
         })
         .await?;
     shared.tally.check(&request.group_by)?;
-    // Requests that shared the query also share its answer, rendered once
-    // per format (identical requests, identical bodies).
+    // A large answer (up to the budget: megabytes) is rendered off the
+    // workers' threads and sent while it holds an expensive-read permit, so
+    // that neither its rendering nor a client that does not read it can
+    // starve the others; small ones go as they are.
+    let large = periods.len().saturating_mul(shared.tally.groups().count().max(1)) > LARGE_ANSWER;
+    let permit = match large {
+        true => Some(state.expensive.acquire(super::expensive::client_of(&req)).await?),
+        false => None,
+    };
     let cell = &shared.rendered[format as usize];
     let (bytes, etag) = match cell.get() {
         Some(rendered) => rendered.clone(),
+        None if large => {
+            let (shared, request, periods) = (shared.clone(), request.clone(), periods.clone());
+            let rendered = actix_web::web::block(move || {
+                let rendered = Answer { request: &request, periods: &periods, tally: &shared.tally }.render(format)?;
+                let _ = shared.rendered[format as usize].set(rendered.clone());
+                Ok::<_, ApiError>(rendered)
+            })
+            .await
+            .map_err(ApiError::internal)??;
+            rendered
+        }
         None => {
+            // Requests that shared the query also share its answer, rendered
+            // once per format (identical requests, identical bodies).
             let rendered = Answer { request: &request, periods: &periods, tally: &shared.tally }.render(format)?;
             let _ = cell.set(rendered.clone());
             rendered
@@ -132,12 +156,18 @@ async fn answer(state: web::Data<AppState>, req: HttpRequest, what: Counted) -> 
     if not_modified(&req, &etag) {
         return Ok(HttpResponse::NotModified().insert_header((header::ETAG, etag)).finish());
     }
-    Ok(HttpResponse::Ok()
-        .insert_header((header::ETAG, etag))
+    let mut res = HttpResponse::Ok();
+    res.insert_header((header::ETAG, etag))
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .insert_header((header::VARY, "Accept"))
-        .content_type(format.content_type())
-        .body(bytes))
+        .content_type(format.content_type());
+    Ok(match permit {
+        Some(permit) => {
+            let len = bytes.len() as u64;
+            res.body(actix_web::body::SizedStream::new(len, super::expensive::held_body(bytes, permit)))
+        }
+        None => res.body(bytes),
+    })
 }
 
 /// Incidents per period.

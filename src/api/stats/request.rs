@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use actix_web::HttpRequest;
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 use crate::api::extract::{clip, QueryParams};
@@ -116,13 +116,18 @@ pub fn parse(req: &HttpRequest, what: Counted, now: DateTime<Utc>) -> ApiResult<
 }
 
 /// A `from`/`to` value: RFC 3339, or a date at midnight in `tz`.
+/// Years 1 to 9999 only: the calendar arithmetic of periods (and
+/// PostgreSQL) stops short of chrono's own limits.
 fn parse_bound(s: &str, tz: Tz) -> Result<DateTime<Utc>, String> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map(|d| local_midnight(tz, d).with_timezone(&Utc))
-        .map_err(|_| format!("`{}` is neither an RFC 3339 time nor a YYYY-MM-DD date", clip(s)))
+    let parsed = match DateTime::parse_from_rfc3339(s) {
+        Ok(t) => t.with_timezone(&Utc),
+        Err(_) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .ok()
+            .filter(|d| (1..=9999).contains(&d.year()))
+            .map(|d| local_midnight(tz, d).with_timezone(&Utc))
+            .ok_or_else(|| format!("`{}` is neither an RFC 3339 time nor a YYYY-MM-DD date", clip(s)))?,
+    };
+    crate::api::filters::in_years(parsed, s)
 }
 
 #[cfg(test)]
@@ -200,6 +205,8 @@ mod tests {
         assert_eq!(bad("interval=fortnight", Counted::Incidents), "/query/interval");
         assert_eq!(bad("format=xml", Counted::Incidents), "/query/format");
         assert_eq!(bad("colour=red", Counted::Incidents), "/query/colour");
+        assert_eq!(bad("interval=week&from=-262143-01-01&to=-262143-02-01", Counted::Incidents), "/query/to");
+        assert_eq!(bad("from=0000-12-31T00:00:00Z", Counted::Claims), "/query/from");
     }
 
     #[test]
