@@ -85,6 +85,7 @@ impl Application {
                 http.expensive_reads.into(),
                 http.expensive_reads_per_client.into(),
             )),
+            count_slots: Arc::new(crate::api::expensive::ExpensiveReads::counts(database.pool_size / 2, 8)),
             trusted_proxies: Arc::new(crate::api::client::TrustedProxies::new(
                 http.trusted_proxies.clone(),
                 http.forwarded_header,

@@ -15,12 +15,13 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use super::client::ClientId;
 use crate::error::ApiError;
 
-/// How long an expensive read waits for one of the instance's permits.
-const WAIT: Duration = Duration::from_secs(1);
-
 pub struct ExpensiveReads {
+    /// What the permits are for, in the 429's words.
+    what: &'static str,
     instance: Arc<Semaphore>,
     per_client: usize,
+    /// How long a read waits for one of the instance's permits.
+    wait: Duration,
     /// Permits held per client; a client without any is not in the map.
     held: Arc<Mutex<HashMap<String, usize>>>,
 }
@@ -60,8 +61,24 @@ pub fn client_of(req: &HttpRequest) -> String {
 }
 
 impl ExpensiveReads {
+    /// Permits for expensive reads: a few per instance and per client.
     pub fn new(instance: usize, per_client: usize) -> Self {
-        Self { instance: Arc::new(Semaphore::new(instance)), per_client, held: Default::default() }
+        Self::of(
+            "expensive reads (counts the rollups cannot answer or whose answer is large, q, bbox, include_deleted, exports)",
+            instance,
+            per_client,
+            Duration::from_secs(1),
+        )
+    }
+
+    /// Slots for counts of any kind: they read the rollups quickly, but a
+    /// burst of them must not take every pooled connection.
+    pub fn counts(instance: usize, per_client: usize) -> Self {
+        Self::of("counts", instance, per_client, Duration::from_secs(2))
+    }
+
+    fn of(what: &'static str, instance: usize, per_client: usize, wait: Duration) -> Self {
+        Self { what, instance: Arc::new(Semaphore::new(instance.max(1))), per_client, wait, held: Default::default() }
     }
 
     /// A permit for `client` (see `client_of`): 429 at once when that
@@ -73,19 +90,16 @@ impl ExpensiveReads {
             let n = held.entry(client.clone()).or_insert(0);
             if *n >= self.per_client {
                 return Err(too_many(
-                    &format!(
-                        "this client already runs {} expensive reads (counts the rollups cannot answer, q, bbox, include_deleted, exports); retry when one has finished",
-                        self.per_client
-                    ),
+                    &format!("this client already runs {} {}; retry when one has finished", self.per_client, self.what),
                     1,
                 ));
             }
             *n += 1;
         }
         let share = ClientShare { client, held: self.held.clone() };
-        match tokio::time::timeout(WAIT, self.instance.clone().acquire_owned()).await {
+        match tokio::time::timeout(self.wait, self.instance.clone().acquire_owned()).await {
             Ok(Ok(permit)) => Ok(ExpensivePermit { _instance: permit, _share: share }),
-            _ => Err(too_many("the server is busy with expensive reads; retry shortly", 2)),
+            _ => Err(too_many(&format!("the server is busy with {}; retry shortly", self.what), 2)),
         }
     }
 }

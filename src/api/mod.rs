@@ -116,10 +116,10 @@ impl utoipa::Modify for CommonAnswers {
                     "429",
                     "Too many requests: the rate limit, or this client's share of expensive reads (counts the rollups cannot answer, `q`, `bbox`, `include_deleted`, exports); see Retry-After",
                 );
-                add("503", "The database is unavailable; retry shortly");
+                add("503", "The database is unavailable, or the request bodies being received fill the server's budget; retry shortly");
                 if method != "get" && method != "delete" {
                     add("413", "The body is larger than the server accepts");
-                    add("415", "The body is not JSON");
+                    add("415", "The body is not JSON, or is compressed (request bodies are taken uncompressed)");
                     add("422", "The body is invalid; `errors` points at each field");
                     add("408", "The body did not arrive within the request timeout (30 s by default)");
                 }

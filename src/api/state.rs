@@ -34,6 +34,8 @@ pub struct AppState {
     pub max_buckets: usize,
     /// Permits for expensive reads.
     pub expensive: Arc<crate::api::expensive::ExpensiveReads>,
+    /// Slots for counts of any kind (half the pool at most).
+    pub count_slots: Arc<crate::api::expensive::ExpensiveReads>,
     /// Whose forwarding headers name the client.
     pub trusted_proxies: Arc<crate::api::client::TrustedProxies>,
     /// The zones the rollups keep (refreshed in the background), to tell a

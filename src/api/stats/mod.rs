@@ -106,13 +106,16 @@ async fn answer(state: web::Data<AppState>, req: HttpRequest, what: Counted) -> 
     let plan = request.plan();
     // Counts the rollups cannot answer read the rows: an expensive read.
     let expensive = plan.is_expensive(request.tz, &state.rolled_up_zones.read().unwrap_or_else(|e| e.into_inner()));
-    let client = expensive.then(|| super::expensive::client_of(&req));
+    let client = super::expensive::client_of(&req);
     let flights = state.stats_flights.clone();
     let shared = flights
         .run(key, |close| async {
-            let _permit = match client {
-                Some(client) => Some(state.expensive.acquire(client).await?),
-                None => None,
+            // Every count that queries takes one of the count slots (half
+            // the pool), an expensive one a permit as well.
+            let _slot = state.count_slots.acquire(client.clone()).await?;
+            let _permit = match expensive {
+                true => Some(state.expensive.acquire(client).await?),
+                false => None,
             };
             let (mut conn, _) = state.lagging_read().await?;
             close();
@@ -193,8 +196,9 @@ async fn answer(state: web::Data<AppState>, req: HttpRequest, what: Counted) -> 
 /// `bbox`, `updated_since` or `include_deleted` read the full incidents and
 /// are the slowest.
 ///
-/// Counts that the rollups cannot answer are expensive reads: they share a
-/// few permits per instance and per client (429 with `Retry-After` beyond).
+/// Counts that the rollups cannot answer, and counts whose answer passes
+/// 10,000 buckets, are expensive reads: they share a few permits per
+/// instance and per client (429 with `Retry-After` beyond).
 /// An answer holds at most `CEASEFIRE_MAX_BUCKETS` buckets (100,000 by
 /// default); a larger one is refused with a 400 that names its size. In
 /// CSV, a group value that a spreadsheet would run as a formula starts
