@@ -46,6 +46,28 @@ fn close<T>(entries: &Entries<T>, key: &str, flight: &Flight<T>) {
     }
 }
 
+/// A request's part in a flight, left when dropped.
+struct Leave<'a, T> {
+    entries: &'a Entries<T>,
+    key: &'a str,
+    flight: Flight<T>,
+    turn: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl<T> Drop for Leave<'_, T> {
+    fn drop(&mut self) {
+        if self.flight.get().is_none() {
+            close(self.entries, self.key, &self.flight);
+        }
+        let mut entries = lock(self.entries);
+        // The entry's own turn and this request's: nobody else is waiting.
+        let idle = entries.get(self.key).is_some_and(|e| e.open.is_none() && Arc::strong_count(&e.turn) <= 2);
+        if idle {
+            entries.remove(self.key);
+        }
+    }
+}
+
 impl<T: Send + Sync + 'static> Coalescer<T> {
     pub fn new(name: &str, help: &str) -> Self {
         let counted = IntCounterVec::new(Opts::new(name, help), &["outcome"]).expect("valid metric");
@@ -72,13 +94,17 @@ impl<T: Send + Sync + 'static> Coalescer<T> {
                 .or_insert_with(|| Entry { turn: Arc::new(tokio::sync::Mutex::new(())), open: None });
             (entry.open.get_or_insert_with(|| Arc::new(OnceCell::new())).clone(), entry.turn.clone())
         };
+        // Leaves the flight however this request ends, answered, failed or
+        // dropped (its client gone): a flight nobody answered is closed, and
+        // an entry nobody asks for any more is forgotten.
+        let leave = Leave { entries: &self.entries, key: &key, flight: flight.clone(), turn };
         let mut ran = false;
         let result = flight
             .get_or_try_init(|| {
                 ran = true;
                 let (entries, key, mine) = (self.entries.clone(), key.clone(), flight.clone());
                 let closing: Box<dyn FnOnce() + Send> = Box::new(move || close(&entries, &key, &mine));
-                let turn = turn.clone();
+                let turn = leave.turn.clone();
                 async move {
                     // The previous identical query finishes first; meanwhile
                     // identical requests keep joining this flight.
@@ -88,19 +114,32 @@ impl<T: Send + Sync + 'static> Coalescer<T> {
             })
             .await
             .cloned();
-        if result.is_err() {
-            close(&self.entries, &key, &flight);
-        }
-        // Forget requests nobody is asking for any more.
-        {
-            let mut entries = lock(&self.entries);
-            let idle = entries.get(&key).is_some_and(|e| e.open.is_none() && Arc::strong_count(&e.turn) <= 2);
-            if idle {
-                entries.remove(&key);
-            }
-        }
-        drop(turn);
         self.counted.with_label_values(&[if ran { "queried" } else { "shared" }]).inc();
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_request_dropped_mid_flight_leaves_nothing_behind() {
+        let flights: Coalescer<u32> = Coalescer::new("test_flights", "test");
+        // A count whose client goes away while it runs.
+        let dropped = tokio::time::timeout(
+            std::time::Duration::from_millis(50),
+            flights.run("k".into(), |_close| std::future::pending::<Result<u32, ApiError>>()),
+        )
+        .await;
+        assert!(dropped.is_err(), "it was still running");
+        assert!(lock(&flights.entries).is_empty(), "its entry was forgotten");
+        // An answered one leaves nothing either, and answers.
+        let answered = flights.run("k".into(), |close| async move {
+            close();
+            Ok(7)
+        });
+        assert_eq!(*answered.await.unwrap(), 7);
+        assert!(lock(&flights.entries).is_empty());
     }
 }
