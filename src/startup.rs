@@ -155,6 +155,7 @@ fn serve(
     let metrics = web::Data::new(api::metrics::Metrics::with(extra));
     let mut server = HttpServer::new(move || {
         App::new()
+            .wrap(actix_web::middleware::from_fn(api::middleware::head_as_get))
             .wrap(actix_web::middleware::from_fn(api::middleware::note_writes))
             .wrap(api::middleware::problem_for_every_error())
             .wrap(actix_web::middleware::from_fn(api::middleware::rate_limit))

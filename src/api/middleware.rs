@@ -121,6 +121,19 @@ fn refuse<B>(req: ServiceRequest, problem: ApiError) -> Result<ServiceResponse<E
     Ok(req.into_response(problem.error_response()).map_into_right_body())
 }
 
+/// HEAD is answered as GET would be, without the body (the HTTP layer
+/// remembers the request was HEAD and sends the headers only): caches and
+/// monitors ask HEAD, and CORS allows it.
+pub async fn head_as_get(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    if req.method() == Method::HEAD {
+        req.head_mut().method = Method::GET;
+    }
+    next.call(req).await
+}
+
 /// Echoes the request id that `TracingLogger` gave the request as
 /// `X-Request-Id`, so a client can quote it and an operator find the logs.
 pub async fn request_id_header(

@@ -525,3 +525,15 @@ async fn a_large_count_is_an_expensive_read() {
     assert_eq!(large.body["buckets"].as_array().unwrap().len(), 11_017);
     assert_eq!(large.body["total"], 1);
 }
+
+#[tokio::test]
+async fn head_is_answered_like_get_without_a_body() {
+    let app = spawn_app().await;
+    app.seed().await;
+    let get = app.get("/v1/parties").await;
+    let head = app.send(app.client.head(app.url("/v1/parties"))).await;
+    assert_eq!(head.status, 200);
+    assert!(head.text.is_empty());
+    assert_eq!(head.header("etag"), get.header("etag"));
+    assert_eq!(head.header("content-length").map(str::to_string), Some(get.text.len().to_string()));
+}
