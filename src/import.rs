@@ -84,6 +84,16 @@ fn csv_to_json(header: &csv::StringRecord, row: &csv::StringRecord) -> Result<Va
             "precision": text("location_precision"),
         }),
     );
+    let origin = json!({
+        "name": text("origin_name"),
+        "country": text("origin_country"),
+        "lat": number("origin_lat")?,
+        "lon": number("origin_lon")?,
+        "place": text("origin_place"),
+    });
+    if origin.as_object().is_some_and(|o| o.values().any(|v| !v.is_null())) {
+        object.insert("origin".into(), origin);
+    }
     object.insert(
         "casualties".into(),
         json!({

@@ -4,15 +4,15 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use uuid::Uuid;
 
-use super::auth::{AsReporter, CanRead};
+use super::auth::{AsEditor, AsReporter, CanRead};
 use super::common::{idempotency, page_response, parse_limit, Page};
 use super::cursor::{bad_cursor, Cursor};
 use super::extract::{clip, from_value, JsonValue, QueryParams};
 use super::filters::parse_time_param;
-use super::incidents::parse_incident_id;
+use super::incidents::{if_match, parse_incident_id};
 use super::state::AppState;
-pub use crate::domain::claim::{ClaimView, NewClaim};
-use crate::domain::{PartySlug, Stance};
+pub use crate::domain::claim::{ClaimView, NewClaim, VoidRequest};
+use crate::domain::{ClaimStatus, PartySlug, Stance};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::ledger;
 use crate::store::claims::{self, ClaimFilter};
@@ -45,6 +45,44 @@ pub async fn create(
     Ok(ledger::claims::add(&mut conn, &idem, incident_id, &new, &actor).await?.into_response())
 }
 
+/// Void a mis-entered claim (editors). Unlike a `retracts`, which says
+/// that the claimant withdrew something it said, a void says that the
+/// claim should never have been recorded: it stays listed, with `status`
+/// `voided` and who voided it, when and why (`void`), but counts nowhere
+/// (attribution, `denied`, counts, accounts); the incident gets a new
+/// version and the void is kept in its history. Needs `If-Match` with the
+/// incident's ETag; the answer carries the new one.
+#[utoipa::path(
+    operation_id = "voidClaim", post, path = "/v1/claims/{id}/void", tag = "claims", request_body = VoidRequest,
+    params(
+        ("id" = Uuid, Path, description = "The claim"),
+        ("If-Match" = Option<String>, Header, description = "The ETag of the claim's incident. Without it the answer is 428 Precondition Required"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first answer"),
+    ),
+    responses(
+        (status = 200, description = "The voided claim", body = ClaimView, headers(("ETag" = String, description = "The incident's new ETag"))),
+        (status = 404, description = "No such claim", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The claim was already voided", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The incident was deleted", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The incident changed since the ETag given", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No reason given", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match is missing", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn void(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    AsEditor(actor): AsEditor,
+    id: web::Path<String>,
+    body: JsonValue,
+) -> ApiResult<HttpResponse> {
+    let claim_id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found(format!("no claim {}", clip(&id))))?;
+    let given = if_match(&req)?;
+    let request: VoidRequest = from_value(body.0.clone())?;
+    let idem = idempotency(&req, &actor, &body.0)?;
+    let mut conn = state.pool.get().await?;
+    Ok(ledger::claims::void(&mut conn, &idem, claim_id, &given, &request.reason, &actor).await?.into_response())
+}
+
 /// One claim.
 #[utoipa::path(
     operation_id = "getClaim",get, path = "/v1/claims/{id}", tag = "claims",
@@ -61,7 +99,9 @@ pub async fn get(state: web::Data<AppState>, _read: CanRead, id: web::Path<Strin
     Ok(HttpResponse::Ok().json(ClaimView::from_row(&row)?))
 }
 
-/// List claims, oldest statement first.
+/// List claims, oldest first: by `stated_at`, or the incident's
+/// `occurred_at` when the statement's date is unknown. Voided and
+/// retracted claims are listed too, with their `status`.
 #[utoipa::path(
     operation_id = "listClaims",get, path = "/v1/claims", tag = "claims",
     params(
@@ -69,8 +109,9 @@ pub async fn get(state: web::Data<AppState>, _read: CanRead, id: web::Path<Strin
         ("claimant" = Option<Vec<String>>, Query, description = "Only claims by these parties", explode = true),
         ("stance" = Option<Vec<Stance>>, Query, description = "Only these stances", explode = true),
         ("target" = Option<Vec<String>>, Query, description = "Only claims naming these parties", explode = true),
-        ("from" = Option<String>, Query, description = "stated_at on or after (RFC 3339 or a date, UTC)"),
-        ("to" = Option<String>, Query, description = "stated_at before (RFC 3339 or a date, UTC)"),
+        ("status" = Option<Vec<ClaimStatus>>, Query, description = "Only claims in these states (default: all)", explode = true),
+        ("from" = Option<String>, Query, description = "Claims dated on or after this (RFC 3339 or a date, UTC): `stated_at`, or the incident's `occurred_at` when the statement's date is unknown"),
+        ("to" = Option<String>, Query, description = "Claims dated before this (RFC 3339 or a date, UTC), dated as for `from`"),
         ("include_deleted" = Option<bool>, Query, description = "Also claims of deleted incidents"),
         ("limit" = Option<i64>, Query, description = "1 to 1000, default 50", minimum = 1, maximum = 1000),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page, unchanged: cursors are signed, and one that does not verify is a 400"),
@@ -87,6 +128,7 @@ pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) 
         claimant: q.list_with("claimant", |s| PartySlug::parse(s).map(PartySlug::into_string))?,
         stance: q.list_with("stance", |s| Stance::parse(s).map(|s| s.as_str().to_string()))?,
         target: q.list_with("target", |s| PartySlug::parse(s).map(PartySlug::into_string))?,
+        status: q.list_with("status", |s| ClaimStatus::parse(s).map(|s| s.as_str().to_string()))?,
         from: q.one_with("from", parse_time_param)?,
         to: q.one_with("to", parse_time_param)?,
         include_deleted: q.bool("include_deleted")?.unwrap_or(false),
@@ -105,7 +147,7 @@ pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) 
     let next_cursor = if more {
         rows.truncate(limit as usize);
         rows.last().map(|r| {
-            Cursor { o: "claims".into(), at: Some(r.stated_at), seq: None, id: r.id }.encode(&state.cursor_key)
+            Cursor { o: "claims".into(), at: Some(r.dated_at), seq: None, id: r.id }.encode(&state.cursor_key)
         })
     } else {
         None

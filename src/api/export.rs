@@ -46,7 +46,8 @@ impl ExportFormat {
 }
 
 /// The columns of the CSV export, in order. Party lists are `;`-joined
-/// slugs; `sources`, `external_ids` and `claims` hold JSON.
+/// slugs, `divergent` the `;`-joined divergent account fields; `sources`,
+/// `external_ids` and `claims` (with their accounts and status) hold JSON.
 pub const CSV_COLUMNS: &[&str] = &[
     "id",
     "version",
@@ -60,6 +61,13 @@ pub const CSV_COLUMNS: &[&str] = &[
     "lat",
     "lon",
     "location_precision",
+    "origin_name",
+    "origin_country",
+    "origin_lat",
+    "origin_lon",
+    "origin_place",
+    "direction",
+    "cross_border",
     "killed_military",
     "killed_civilian",
     "wounded_military",
@@ -73,8 +81,11 @@ pub const CSV_COLUMNS: &[&str] = &[
     "deniers",
     "confirmers",
     "acknowledged_by",
+    "observed_by",
+    "not_observed_by",
     "denied",
     "disputed",
+    "divergent",
     "sources",
     "external_ids",
     "claims",
@@ -102,6 +113,7 @@ pub fn csv_record(view: &IncidentView) -> Result<Vec<String>, ApiError> {
     let loc = &v["location"];
     let cas = &v["casualties"];
     let a = &v["attribution"];
+    let origin = &v["origin"];
     let json_cell = |x: &Value| x.to_string();
     Ok(vec![
         cell(&v["id"]),
@@ -116,6 +128,13 @@ pub fn csv_record(view: &IncidentView) -> Result<Vec<String>, ApiError> {
         cell(&loc["lat"]),
         cell(&loc["lon"]),
         cell(&loc["precision"]),
+        cell(&origin["name"]),
+        cell(&origin["country"]),
+        cell(&origin["lat"]),
+        cell(&origin["lon"]),
+        cell(&origin["place"]),
+        cell(&v["direction"]),
+        cell(&v["cross_border"]),
         cell(&cas["killed_military"]),
         cell(&cas["killed_civilian"]),
         cell(&cas["wounded_military"]),
@@ -129,8 +148,11 @@ pub fn csv_record(view: &IncidentView) -> Result<Vec<String>, ApiError> {
         cell(&a["deniers"]),
         cell(&a["confirmers"]),
         cell(&a["acknowledged_by"]),
+        cell(&a["observed_by"]),
+        cell(&a["not_observed_by"]),
         cell(&a["denied"]),
         cell(&a["disputed"]),
+        cell(&v["accounts"]["divergent"]),
         json_cell(&v["sources"]),
         json_cell(&v["external_ids"]),
         json_cell(&v["claims"]),

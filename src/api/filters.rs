@@ -54,6 +54,16 @@ pub struct IncidentFilterParams {
     /// ISO 3166-1 alpha-2 codes of the location.
     #[param(explode = true)]
     country: Option<Vec<String>>,
+    /// ISO 3166-1 alpha-2 codes of the incident's `origin` (where the fire
+    /// came from, as recorded on the incident, not in claims' accounts).
+    #[param(explode = true)]
+    origin_country: Option<Vec<String>>,
+    /// Whether the origin and the location are in two different countries
+    /// (`false` includes incidents whose origin or location country is unknown).
+    cross_border: Option<bool>,
+    /// Whether two standing claimants' accounts disagree (see `accounts`
+    /// on an incident).
+    divergent: Option<bool>,
     /// `min_lon,min_lat,max_lon,max_lat` (WGS 84).
     #[param(example = "45.0,39.5,46.5,41.5")]
     bbox: Option<String>,
@@ -89,6 +99,9 @@ pub fn incident_filter(q: &mut QueryParams) -> ApiResult<RawFilter> {
         verification: q.list_with("verification", Verification::parse)?,
         border_sector: q.list_with("border_sector", |s| Ok(s.to_string()))?,
         country: q.list_with("country", |s| CountryCode::parse(s).map(|c| c.as_str().to_string()))?,
+        origin_country: q.list_with("origin_country", |s| CountryCode::parse(s).map(|c| c.as_str().to_string()))?,
+        cross_border: q.bool("cross_border")?,
+        divergent: q.bool("divergent")?,
         bbox: q.one_with("bbox", parse_bbox)?,
         q: q.one_with("q", |s| {
             if s.chars().count() > 200 {

@@ -39,7 +39,7 @@ use crate::error::ApiError;
         ops::healthz, ops::readyz, metrics::metrics,
         parties::list, parties::create, parties::get, parties::patch,
         incidents::list::list, incidents::create::create, incidents::batch::batch, incidents::read::get, incidents::patch::patch, incidents::patch::delete, incidents::read::history,
-        claims::create, claims::list, claims::get,
+        claims::create, claims::list, claims::get, claims::void,
         keys::create, keys::list, keys::revoke,
         stats::incidents, stats::claims,
     ),
@@ -238,6 +238,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::resource("/claims/{id}")
                     .route(web::get().to(claims::get))
                     .default_service(web::to(not_allowed("GET"))),
+            )
+            .service(
+                web::resource("/claims/{id}/void")
+                    .route(web::post().to(claims::void))
+                    .default_service(web::to(not_allowed("POST"))),
             ),
     );
 }

@@ -20,6 +20,9 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .get_or_init(|| {
             let mut value = serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serializes");
             refine(&mut value);
+            if std::env::var_os("CEASEFIRE_SPEC_DEBUG").is_some() {
+                eprintln!("{}", serde_json::to_string_pretty(&value).unwrap());
+            }
             serde_json::from_value(value).expect("the refined OpenAPI document reads back")
         })
         .clone()
@@ -44,7 +47,7 @@ fn refine(doc: &mut Value) {
         let names = unique_names(Dimension::of(what));
         let (measures, by): (&[&str], &[&str]) = match what {
             Counted::Incidents => (&["incidents", "violations", "killed", "wounded"], &["occurred", "reported"]),
-            Counted::Claims => (&["claims"], &["stated", "occurred"]),
+            Counted::Claims => (&["claims", "violations", "killed", "wounded"], &["stated", "occurred"]),
         };
         let params = &mut paths[path]["get"]["parameters"];
         set_param(params, "group_by", |p| p["schema"]["items"] = json!({"type": "string", "enum": names}));

@@ -31,6 +31,12 @@ pub enum Dimension {
     Target,
     /// The side of the claim's target.
     TargetSide,
+    /// The incident's direction: `origin.country>location.country`.
+    Direction,
+    /// The direction of the claim's account: the account's origin country,
+    /// `>`, its impact country (or, when the account names none, the
+    /// incident's location country).
+    ClaimDirection,
 }
 
 /// What a count sums.
@@ -63,8 +69,10 @@ pub enum Counted {
 }
 
 impl Dimension {
-    pub const ALL: [Dimension; 15] = [
+    pub const ALL: [Dimension; 17] = [
         Dimension::Type,
+        Dimension::Direction,
+        Dimension::ClaimDirection,
         Dimension::Accuser,
         Dimension::Accused,
         Dimension::AccuserSide,
@@ -98,6 +106,7 @@ impl Dimension {
             Dimension::Stance => "stance",
             Dimension::Target => "target",
             Dimension::TargetSide => "target_side",
+            Dimension::Direction | Dimension::ClaimDirection => "direction",
         }
     }
 
@@ -112,7 +121,9 @@ impl Dimension {
                 | Dimension::Denied
         );
         match what {
-            Counted::Incidents => of_the_incident || self.rollup_column().is_some(),
+            Counted::Incidents => {
+                of_the_incident || self.rollup_column().is_some() || self == Dimension::Direction
+            }
             Counted::Claims => {
                 of_the_incident
                     || matches!(
@@ -122,6 +133,7 @@ impl Dimension {
                             | Dimension::Stance
                             | Dimension::Target
                             | Dimension::TargetSide
+                            | Dimension::ClaimDirection
                     )
             }
         }
@@ -207,6 +219,7 @@ mod tests {
             incidents,
             [
                 "type",
+                "direction",
                 "accuser",
                 "accused",
                 "accuser_side",
@@ -220,6 +233,8 @@ mod tests {
         );
         assert_eq!(Dimension::parse("claimant", Counted::Claims), Ok(Dimension::ClaimClaimant));
         assert_eq!(Dimension::parse("claimant", Counted::Incidents), Ok(Dimension::Claimant));
+        assert_eq!(Dimension::parse("direction", Counted::Claims), Ok(Dimension::ClaimDirection));
+        assert_eq!(Dimension::parse("direction", Counted::Incidents), Ok(Dimension::Direction));
         assert!(Dimension::parse("stance", Counted::Incidents).unwrap_err().contains("type, accuser"));
         assert!(Dimension::parse("accuser", Counted::Claims).is_err());
         // Every dimension the rollups keep is one of incidents.

@@ -99,13 +99,26 @@ vocabulary!(
     /// - `confirms`: the incident happened; `target` optionally says who did it
     /// - `acknowledges`: the claimant admits its own responsibility
     /// - `retracts`: the claimant withdraws its own earlier claim (`responds_to` required)
+    /// - `observes`: the claimant (usually a monitor) saw the incident itself; `target` optionally says who did it
+    /// - `not_observed`: the claimant says it saw no such incident where it was present; no target
     Stance {
         Accuses = "accuses",
         Denies = "denies",
         Confirms = "confirms",
         Acknowledges = "acknowledges",
         Retracts = "retracts",
+        Observes = "observes",
+        NotObserved = "not_observed",
     }
+);
+
+vocabulary!(
+    /// Where a claim stands.
+    ///
+    /// - `standing`: it counts
+    /// - `retracted`: a standing `retracts` by its claimant answers it
+    /// - `voided`: an editor marked it mis-entered (`POST /v1/claims/{id}/void`)
+    ClaimStatus { Standing = "standing", Retracted = "retracted", Voided = "voided" }
 );
 
 vocabulary!(

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::account::{Accounts, Site};
 use super::claim::{ClaimView, NewClaim};
 use super::text::{BorderSector, Description, Headcount, PlaceName, Publisher, SourceTitle, Title, Violations};
 use super::{CountryCode, IncidentType, LocationPrecision, TimePrecision, Verification};
@@ -76,7 +77,13 @@ pub struct IncidentFields {
     pub time_precision: TimePrecision,
     #[serde(rename = "type")]
     pub incident_type: IncidentType,
+    /// Where it happened, or where the fire landed.
     pub location: Location,
+    /// Where the fire or the act came from, when known: set by whoever
+    /// records the incident, never copied from a claim's account. With
+    /// both countries known, the incident has a `direction`.
+    #[serde(default)]
+    pub origin: Option<Site>,
     #[serde(default)]
     pub casualties: Casualties,
     #[serde(default)]
@@ -157,6 +164,12 @@ pub struct AttributionView {
     pub deniers: Vec<String>,
     pub confirmers: Vec<String>,
     pub acknowledged_by: Vec<String>,
+    /// Claimants of standing `observes`: they saw the incident themselves.
+    pub observed_by: Vec<String>,
+    /// Claimants of standing `not_observed`: they saw no such incident
+    /// where they were present. This never makes an incident denied or
+    /// disputed.
+    pub not_observed_by: Vec<String>,
     /// A standing accusation is answered by a standing denial from the accused's side.
     pub denied: bool,
     /// Accused and denied, and nobody acknowledged responsibility.
@@ -172,9 +185,19 @@ pub struct IncidentView {
     pub version: i32,
     #[serde(flatten)]
     pub fields: IncidentFields,
-    /// Every claim, including retracted ones, oldest statement first.
+    /// `origin.country>location.country` (such as `AM>AZ`) when both are
+    /// known, else `null`.
+    #[schema(example = "AM>AZ")]
+    pub direction: Option<String>,
+    /// Both countries known and different.
+    pub cross_border: bool,
+    /// Every claim, retracted and voided ones included (see `status`),
+    /// oldest first (by `stated_at`, or `occurred_at` when that is unknown).
     pub claims: Vec<ClaimView>,
     pub attribution: AttributionView,
+    /// What the standing claims' accounts say, field by field, and where
+    /// the claimants disagree.
+    pub accounts: Accounts,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Set when the incident was deleted (deletes are soft).
@@ -229,6 +252,9 @@ impl IncidentFields {
             (None, None) => {}
             (None, Some(_)) => errors.push(FieldError::new(at("location/lat"), "give lat and lon together")),
             (Some(_), None) => errors.push(FieldError::new(at("location/lon"), "give lat and lon together")),
+        }
+        if let Some(o) = &self.origin {
+            o.check(&at("origin"), errors);
         }
         if self.sources.len() > 50 {
             errors.push(FieldError::new(at("sources"), "at most 50 sources"));

@@ -1,6 +1,7 @@
 //! Domain types and rules, with no I/O. Each type parses its input once, so
 //! a value that exists is valid and is never checked again.
 
+pub mod account;
 pub mod actor;
 pub mod attribution;
 pub mod claim;
@@ -17,4 +18,4 @@ pub mod spreadsheet;
 pub mod text;
 
 pub use enums::*;
-pub use slug::{CountryCode, PartySlug};
+pub use slug::{CountryCode, PartySlug, PlaceSlug};

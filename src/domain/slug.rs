@@ -49,6 +49,34 @@ impl<'de> Deserialize<'de> for PartySlug {
     }
 }
 
+/// A place's identifier in the gazetteer: `^[a-z0-9][a-z0-9-]{0,62}$`,
+/// such as `vardenis`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, ToSchema)]
+#[schema(value_type = String, pattern = "^[a-z0-9][a-z0-9-]{0,62}$", example = "vardenis")]
+pub struct PlaceSlug(String);
+
+impl PlaceSlug {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        PartySlug::parse(s).map(|p| Self(p.0)).map_err(|_| {
+            format!(
+                "`{}` is not a place slug (lowercase letters, digits and dashes, 1 to 63, not starting with a dash)",
+                truncate(s)
+            )
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for PlaceSlug {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 /// An ISO 3166-1 alpha-2 country code, upper case.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, ToSchema)]
 #[schema(value_type = String, pattern = "^[A-Z]{2}$", example = "AM")]

@@ -120,6 +120,11 @@ text!(
     PartyName, "1 to 200 characters.", 1, 200, "\\S"
 );
 
+text!(
+    /// Why an editor voided a claim.
+    VoidReason, "Why the claim was voided: 1 to 2,000 characters, not blank.", 1, 2000, "\\S"
+);
+
 macro_rules! number {
     ($(#[$meta:meta])* $name:ident, $description:literal, $min:literal, $max:literal) => {
         $(#[$meta])*
@@ -191,6 +196,11 @@ impl Default for Violations {
 number!(
     /// People killed or wounded, of one kind.
     Headcount, "People, as reported; absent is unknown, not zero.", 0, 100000
+);
+
+number!(
+    /// How many violations a claimant says an incident covers.
+    StatedViolations, "How many violations the claimant says the incident covers; 0 states none.", 0, 100000
 );
 
 #[cfg(test)]

@@ -29,7 +29,8 @@ pub enum By {
     Occurred,
     /// When the incident was recorded (`created_at`).
     Reported,
-    /// The claim's `stated_at`.
+    /// The claim's `stated_at`, or its incident's `occurred_at` when the
+    /// statement's date is unknown.
     Stated,
 }
 
@@ -46,7 +47,7 @@ impl By {
         match self {
             By::Occurred => "incidents.occurred_at",
             By::Reported => "incidents.created_at",
-            By::Stated => "claims.stated_at",
+            By::Stated => "claims.dated_at",
         }
     }
 }
@@ -103,6 +104,9 @@ impl CountRequest {
             || raw.q.is_some()
             || raw.updated_since.is_some()
             || raw.include_deleted
+            || !raw.origin_country.is_empty()
+            || raw.cross_border.is_some()
+            || raw.divergent.is_some()
         {
             return None;
         }

@@ -33,7 +33,7 @@ pub fn etag(version: i32) -> String {
 
 /// `If-Match` uses strong comparison (RFC 9110): a weak or malformed tag,
 /// or a malformed list, matches nothing.
-fn check_if_match(given: &str, row: &IncidentRow) -> ApiResult<()> {
+pub(super) fn check_if_match(given: &str, row: &IncidentRow) -> ApiResult<()> {
     let current = etag(row.version);
     let tags: Vec<&str> = given.split(',').map(str::trim).collect();
     let well_formed =
@@ -239,6 +239,9 @@ pub async fn patch(
             store::replace_external_ids(conn, id, &after.external_id_rows(id)).await?;
         }
         record_change(conn, &row, "update", actor, serde_json::Value::Object(changes)).await?;
+        if after.occurred_at != before.occurred_at {
+            claim_store::redate(conn, id, after.occurred_at).await?;
+        }
         let rec = store::get(conn, id).await?.ok_or_else(|| no_incident(id))?;
         IncidentView::from_record(&rec)
     })

@@ -6,16 +6,17 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::rows::attribution;
+use super::rows::{accounts, attribution, with_status};
+use crate::domain::account::Account;
 use crate::domain::attribution::Attribution;
-use crate::domain::claim::NewClaim;
+use crate::domain::claim::{NewClaim, Void};
 use crate::domain::hierarchy::Hierarchy;
 use crate::domain::incident::{check_url, IncidentFields};
 use crate::domain::json::from_value_at;
 use crate::domain::text::Quote;
-use crate::domain::{PartySlug, Stance};
+use crate::domain::{ClaimStatus, PartySlug, Stance};
 use crate::error::{ApiResult, FieldError};
-use crate::store::claims::ClaimRow;
+use crate::store::claims::{AccountRow, ClaimRow};
 use crate::store::incidents::{IncidentRecord, IncidentRow};
 
 /// What new claims are checked against.
@@ -28,6 +29,9 @@ pub struct ClaimContext<'a> {
     /// Claims sent with a new incident, which may use `responds_to_index`.
     pub inline: bool,
     pub now: DateTime<Utc>,
+    /// The incident's `occurred_at`: the date of a claim whose statement
+    /// is not dated.
+    pub occurred_at: DateTime<Utc>,
 }
 
 /// Checks new claims against the stance rules and turns them into rows.
@@ -40,7 +44,7 @@ pub fn prepare_claims(
     ctx: &ClaimContext<'_>,
     errors: &mut Vec<FieldError>,
 ) -> Vec<ClaimRow> {
-    let ClaimContext { incident_id, existing, hierarchy: h, inline, now } = *ctx;
+    let ClaimContext { incident_id, existing, hierarchy: h, inline, now, occurred_at } = *ctx;
     // One entry per new claim, None where it was invalid, so that
     // responds_to_index keeps pointing at the right claim.
     let mut prepared: Vec<Option<ClaimRow>> = Vec::with_capacity(new.len());
@@ -73,10 +77,12 @@ pub fn prepare_claims(
                     ));
                 }
             }
-            (Stance::Confirms, _) | (_, None) => {}
+            (Stance::Confirms | Stance::Observes, _) | (_, None) => {}
             (stance, Some(_)) => errors.push(FieldError::new(
                 at("target"),
-                format!("a claim that {stance} takes no target; only accusations and confirmations name one"),
+                format!(
+                    "a claim that {stance} takes no target; only accuses, confirms and observes name one"
+                ),
             )),
         }
         let responds_to = match (c.responds_to, c.responds_to_index) {
@@ -110,6 +116,9 @@ pub fn prepare_claims(
             (None, None) => None,
         };
         match (c.stance, &responds_to) {
+            (_, Some((answered, field))) if answered.status == ClaimStatus::Voided.as_str() => errors.push(
+                FieldError::new(at(field), format!("claim {} was voided; nothing answers it any more", answered.id)),
+            ),
             (Stance::Retracts, None) if c.responds_to.is_none() && c.responds_to_index.is_none() => {
                 errors.push(FieldError::new(at("responds_to"), "a retraction names the claim it withdraws"))
             }
@@ -129,9 +138,15 @@ pub fn prepare_claims(
                 errors.push(FieldError::new(at("source_url"), e));
             }
         }
-        let stated_at = c.stated_at.unwrap_or(now);
-        if stated_at > now + chrono::Duration::days(1) {
+        if c.stated_at.is_some_and(|t| t > now + chrono::Duration::days(1)) {
             errors.push(FieldError::new(at("stated_at"), "a statement cannot be dated in the future"));
+        }
+        if let Some(account) = &c.account {
+            if c.stance == Stance::Retracts {
+                errors.push(FieldError::new(at("account"), "a retraction withdraws a claim; it gives no account"));
+            } else {
+                account.check(&at("account"), now, errors);
+            }
         }
         prepared.push((errors.len() == before).then(|| ClaimRow {
             id: Uuid::now_v7(),
@@ -140,11 +155,17 @@ pub fn prepare_claims(
             stance: c.stance.as_str().to_string(),
             target: c.target.as_ref().map(|t| t.to_string()),
             responds_to: responds_to.map(|(r, _)| r.id),
-            stated_at,
+            stated_at: c.stated_at,
             quote: c.quote.as_ref().map(ToString::to_string),
             source_url: c.source_url.clone(),
             created_at: now,
             counted: c.stance != Stance::Retracts,
+            dated_at: c.stated_at.unwrap_or(occurred_at),
+            status: ClaimStatus::Standing.as_str().to_string(),
+            voided_at: None,
+            voided_by: None,
+            void_reason: None,
+            account: AccountRow::from_account(c.account.as_ref()),
         }));
     }
     prepared.into_iter().flatten().collect()
@@ -196,7 +217,7 @@ pub fn prepare(
     let claims = prepare_claims(
         &new_claims,
         Some(&claims_prefix),
-        &ClaimContext { incident_id: id, existing: &[], hierarchy: h, inline: true, now },
+        &ClaimContext { incident_id: id, existing: &[], hierarchy: h, inline: true, now, occurred_at: fields.occurred_at },
         errors,
     );
     let meta = RowMeta { id, version: 1, created_at: now, updated_at: now, deleted_at: None };
@@ -215,8 +236,8 @@ struct RowMeta {
 /// The rows of an incident with its claims, attribution derived.
 fn assemble(fields: &IncidentFields, meta: RowMeta, claims: Vec<ClaimRow>, h: &Hierarchy) -> ApiResult<Prepared> {
     let attribution = attribution(&claims, h)?;
-    let claims: Vec<ClaimRow> =
-        claims.into_iter().map(|c| ClaimRow { counted: attribution.counted.contains(&c.id), ..c }).collect();
+    let claims = with_status(claims, &attribution);
+    let divergent = accounts(&claims)?.is_divergent();
     let base = IncidentRow {
         id: meta.id,
         version: meta.version,
@@ -243,6 +264,12 @@ fn assemble(fields: &IncidentFields, meta: RowMeta, claims: Vec<ClaimRow>, h: &H
         created_at: meta.created_at,
         updated_at: meta.updated_at,
         deleted_at: meta.deleted_at,
+        origin_name: None,
+        origin_country: None,
+        origin_lat: None,
+        origin_lon: None,
+        origin_place: None,
+        divergent,
     };
     let record = IncidentRecord {
         sources: fields.source_rows(meta.id),
@@ -271,9 +298,14 @@ pub fn prepare_exported(
         stance: Stance,
         target: Option<PartySlug>,
         responds_to: Option<Uuid>,
-        stated_at: DateTime<Utc>,
+        stated_at: Option<DateTime<Utc>>,
         quote: Option<Quote>,
         source_url: Option<String>,
+        account: Option<Account>,
+        /// Derived again; a voided claim is voided again from `void`.
+        #[allow(dead_code)]
+        status: Option<ClaimStatus>,
+        void: Option<Void>,
         created_at: DateTime<Utc>,
     }
     #[derive(Deserialize)]
@@ -292,7 +324,9 @@ pub fn prepare_exported(
         errors.push(FieldError::new("", "an incident is a JSON object"));
         return Ok(None);
     };
-    object.remove("attribution");
+    for derived in ["attribution", "accounts", "direction", "cross_border"] {
+        object.remove(derived);
+    }
     let raw_claims = object.remove("claims").unwrap_or(serde_json::Value::Array(vec![]));
     let mut kept = serde_json::Map::new();
     for key in ["id", "version", "created_at", "updated_at", "deleted_at"] {
@@ -333,16 +367,18 @@ pub fn prepare_exported(
             target: c.target.clone(),
             responds_to: c.responds_to,
             responds_to_index: None,
-            stated_at: Some(c.stated_at),
+            stated_at: c.stated_at,
             quote: c.quote.clone(),
             source_url: c.source_url.clone(),
+            account: c.account.clone(),
         };
         let ctx = ClaimContext {
             incident_id: kept.id,
             existing: &rows,
             hierarchy: h,
             inline: false,
-            now: c.created_at.max(c.stated_at),
+            now: c.stated_at.map_or(c.created_at, |s| c.created_at.max(s)),
+            occurred_at: fields.occurred_at,
         };
         let mut claim_errors = Vec::new();
         let prepared = prepare_claims(std::slice::from_ref(&new), None, &ctx, &mut claim_errors);
@@ -351,6 +387,15 @@ pub fn prepare_exported(
         }
         if let Some(row) = prepared.into_iter().next() {
             rows.push(ClaimRow { id: c.id, created_at: c.created_at, ..row });
+        }
+    }
+    // Voided once all are read: a later claim may answer one voided since.
+    for row in rows.iter_mut() {
+        if let Some(v) = claims.iter().find(|c| c.id == row.id).and_then(|c| c.void.as_ref()) {
+            row.status = ClaimStatus::Voided.as_str().to_string();
+            row.voided_at = Some(v.at);
+            row.voided_by = v.by.clone();
+            row.void_reason = Some(v.reason.to_string());
         }
     }
     let meta = RowMeta {

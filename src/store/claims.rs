@@ -9,7 +9,9 @@ use uuid::Uuid;
 use super::Conn;
 use crate::db::schema::{claims, incidents};
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+/// A stored claim. Also read from the JSON of its row (`row_to_json`),
+/// hence `Deserialize` with the column names.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, serde::Deserialize)]
 #[diesel(table_name = claims, check_for_backend(Pg), treat_none_as_default_value = false)]
 pub struct ClaimRow {
     pub id: Uuid,
@@ -18,12 +20,47 @@ pub struct ClaimRow {
     pub stance: String,
     pub target: Option<String>,
     pub responds_to: Option<Uuid>,
-    pub stated_at: DateTime<Utc>,
+    pub stated_at: Option<DateTime<Utc>>,
     pub quote: Option<String>,
     pub source_url: Option<String>,
     pub created_at: DateTime<Utc>,
     /// Standing and not a retraction (derived with the attribution).
     pub counted: bool,
+    /// `stated_at`, or the incident's `occurred_at` when that is unknown.
+    pub dated_at: DateTime<Utc>,
+    /// standing, retracted or voided (derived with the attribution, but
+    /// voided, which an editor sets).
+    pub status: String,
+    pub voided_at: Option<DateTime<Utc>>,
+    pub voided_by: Option<String>,
+    pub void_reason: Option<String>,
+    #[diesel(embed)]
+    #[serde(flatten)]
+    pub account: AccountRow,
+}
+
+/// The claimant's account, as stored (every column optional).
+#[derive(Debug, Clone, Default, PartialEq, Queryable, Selectable, Insertable, serde::Deserialize)]
+#[diesel(table_name = claims, check_for_backend(Pg), treat_none_as_default_value = false)]
+pub struct AccountRow {
+    pub account_occurred_at: Option<DateTime<Utc>>,
+    pub account_time_precision: Option<String>,
+    pub account_type: Option<String>,
+    pub origin_name: Option<String>,
+    pub origin_country: Option<String>,
+    pub origin_lat: Option<f64>,
+    pub origin_lon: Option<f64>,
+    pub origin_place: Option<String>,
+    pub impact_name: Option<String>,
+    pub impact_country: Option<String>,
+    pub impact_lat: Option<f64>,
+    pub impact_lon: Option<f64>,
+    pub impact_place: Option<String>,
+    pub killed_military: Option<i32>,
+    pub killed_civilian: Option<i32>,
+    pub wounded_military: Option<i32>,
+    pub wounded_civilian: Option<i32>,
+    pub violations: Option<i32>,
 }
 
 pub async fn insert_many(mut conn: &Conn, rows: &[ClaimRow]) -> QueryResult<()> {
@@ -41,7 +78,7 @@ pub async fn insert_many(mut conn: &Conn, rows: &[ClaimRow]) -> QueryResult<()> 
 pub async fn for_incident(conn: &mut Conn, incident: Uuid) -> QueryResult<Vec<ClaimRow>> {
     claims::table
         .filter(claims::incident_id.eq(incident))
-        .order((claims::stated_at, claims::id))
+        .order((claims::dated_at, claims::id))
         .select(ClaimRow::as_select())
         .load(conn)
         .await
@@ -51,7 +88,7 @@ pub async fn for_incident(conn: &mut Conn, incident: Uuid) -> QueryResult<Vec<Cl
 pub async fn for_incidents(conn: &mut Conn, incidents: &[Uuid]) -> QueryResult<Vec<ClaimRow>> {
     claims::table
         .filter(claims::incident_id.eq_any(incidents))
-        .order((claims::incident_id, claims::stated_at, claims::id))
+        .order((claims::incident_id, claims::dated_at, claims::id))
         .select(ClaimRow::as_select())
         .load(conn)
         .await
@@ -63,12 +100,13 @@ pub struct ClaimFilter {
     pub claimant: Vec<String>,
     pub stance: Vec<String>,
     pub target: Vec<String>,
+    pub status: Vec<String>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     pub include_deleted: bool,
 }
 
-/// One page of claims in (stated_at, id) order, after `after`.
+/// One page of claims in (dated_at, id) order, after `after`.
 pub async fn page(
     conn: &mut Conn,
     f: &ClaimFilter,
@@ -93,23 +131,26 @@ pub async fn page(
     if !f.target.is_empty() {
         q = q.filter(claims::target.eq_any(f.target.clone()));
     }
+    if !f.status.is_empty() {
+        q = q.filter(claims::status.eq_any(f.status.clone()));
+    }
     if let Some(from) = f.from {
-        q = q.filter(claims::stated_at.ge(from));
+        q = q.filter(claims::dated_at.ge(from));
     }
     if let Some(to) = f.to {
-        q = q.filter(claims::stated_at.lt(to));
+        q = q.filter(claims::dated_at.lt(to));
     }
     if let Some((at, id)) = after {
-        // A row comparison, answered from the (stated_at, id) index.
+        // A row comparison, answered from the (dated_at, id) index.
         q = q.filter(
-            diesel::dsl::sql::<diesel::sql_types::Bool>("(claims.stated_at, claims.id) > (")
+            diesel::dsl::sql::<diesel::sql_types::Bool>("(claims.dated_at, claims.id) > (")
                 .bind::<diesel::sql_types::Timestamptz, _>(at)
                 .sql(", ")
                 .bind::<diesel::sql_types::Uuid, _>(id)
                 .sql(")"),
         );
     }
-    q.order((claims::stated_at, claims::id)).limit(limit).load(conn).await
+    q.order((claims::dated_at, claims::id)).limit(limit).load(conn).await
 }
 
 /// Incidents with a claim by or against any of `parties`.
@@ -124,4 +165,28 @@ pub async fn incidents_involving(conn: &mut Conn, parties: &[String]) -> QueryRe
 
 pub async fn get(conn: &mut Conn, id: Uuid) -> QueryResult<Option<ClaimRow>> {
     claims::table.find(id).select(ClaimRow::as_select()).first(conn).await.optional()
+}
+
+/// Keeps the date of the claims with no `stated_at` in step with their
+/// incident's `occurred_at`.
+pub async fn redate(conn: &mut Conn, incident: Uuid, occurred_at: DateTime<Utc>) -> QueryResult<()> {
+    diesel::update(claims::table.filter(claims::incident_id.eq(incident)).filter(claims::stated_at.is_null()))
+        .set(claims::dated_at.eq(occurred_at))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Marks a claim void.
+pub async fn void(conn: &mut Conn, id: Uuid, at: DateTime<Utc>, by: Option<&str>, reason: &str) -> QueryResult<()> {
+    diesel::update(claims::table.find(id))
+        .set((
+            claims::status.eq("voided"),
+            claims::voided_at.eq(at),
+            claims::voided_by.eq(by),
+            claims::void_reason.eq(reason),
+        ))
+        .execute(conn)
+        .await
+        .map(|_| ())
 }

@@ -42,6 +42,13 @@ pub struct IncidentRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub deleted_at: Option<DateTime<Utc>>,
+    pub origin_name: Option<String>,
+    pub origin_country: Option<String>,
+    pub origin_lat: Option<f64>,
+    pub origin_lon: Option<f64>,
+    pub origin_place: Option<String>,
+    /// Two standing claimants' accounts disagree (derived with the attribution).
+    pub divergent: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -146,17 +153,27 @@ pub async fn update(conn: &mut Conn, row: &IncidentRow) -> QueryResult<()> {
     diesel::update(incidents::table.find(row.id)).set(row).execute(conn).await.map(|_| ())
 }
 
-/// Stores an incident's derived attribution, and which of its claims count.
-pub async fn set_attribution(conn: &mut Conn, id: Uuid, a: &Attribution) -> QueryResult<()> {
+/// Stores an incident's derived attribution and divergence, and which of
+/// its claims count and how they stand (a voided claim stays voided).
+pub async fn set_attribution(conn: &mut Conn, id: Uuid, a: &Attribution, divergent: bool) -> QueryResult<()> {
+    use diesel::sql_types::{Array, Uuid as SqlUuid};
     let counted: Vec<Uuid> = a.counted.iter().copied().collect();
+    let retracted: Vec<Uuid> = a.retracted.iter().copied().collect();
     diesel::update(claims::table.filter(claims::incident_id.eq(id)))
-        .set(claims::counted.eq(claims::id.eq_any(counted)))
+        .set((
+            claims::counted.eq(claims::id.eq_any(counted)),
+            claims::status.eq(diesel::dsl::sql::<Text>(
+                "CASE WHEN claims.status = 'voided' THEN 'voided' WHEN claims.id = ANY(",
+            )
+            .bind::<Array<SqlUuid>, _>(retracted)
+            .sql(") THEN 'retracted' ELSE 'standing' END")),
+        ))
         .execute(conn)
         .await?;
     diesel::delete(incident_parties::table.filter(incident_parties::incident_id.eq(id))).execute(conn).await?;
     insert_roles(conn, std::iter::once((id, a))).await?;
     diesel::update(incidents::table.find(id))
-        .set((incidents::denied.eq(a.denied), incidents::disputed.eq(a.disputed)))
+        .set((incidents::denied.eq(a.denied), incidents::disputed.eq(a.disputed), incidents::divergent.eq(divergent)))
         .execute(conn)
         .await
         .map(|_| ())
@@ -240,9 +257,7 @@ impl diesel::query_builder::QueryFragment<Pg> for Beside {
                   FROM sources s WHERE s.incident_id = incidents.id), \
                (SELECT coalesce(json_agg(json_build_array(e.system, e.value) ORDER BY e.system), '[]') \
                   FROM external_ids e WHERE e.incident_id = incidents.id), \
-               (SELECT coalesce(json_agg(json_build_array(c.id, c.claimant, c.stance, c.target, c.responds_to, \
-                                                          c.stated_at, c.quote, c.source_url, c.created_at, c.counted) \
-                                         ORDER BY c.stated_at, c.id), '[]') \
+               (SELECT coalesce(json_agg(c ORDER BY c.dated_at, c.id), '[]') \
                   FROM claims c WHERE c.incident_id = incidents.id), \
                (SELECT coalesce(json_agg(json_build_array(p.role, p.party) ORDER BY p.role, p.party), '[]') \
                   FROM incident_parties p WHERE p.incident_id = incidents.id))::text",
@@ -252,21 +267,9 @@ impl diesel::query_builder::QueryFragment<Pg> for Beside {
 }
 
 type SourceValues = (i32, String, Option<String>, Option<String>, Option<DateTime<Utc>>);
-type ClaimValues = (
-    Uuid,
-    String,
-    String,
-    Option<String>,
-    Option<Uuid>,
-    DateTime<Utc>,
-    Option<String>,
-    Option<String>,
-    DateTime<Utc>,
-    bool,
-);
 
 #[derive(serde::Deserialize)]
-struct BesideValues(Vec<SourceValues>, Vec<(String, String)>, Vec<ClaimValues>, Vec<(String, String)>);
+struct BesideValues(Vec<SourceValues>, Vec<(String, String)>, Vec<ClaimRow>, Vec<(String, String)>);
 
 /// The record of `row` from the text of `Beside`.
 fn record(row: IncidentRow, beside: &str) -> QueryResult<IncidentRecord> {
@@ -286,24 +289,7 @@ fn record(row: IncidentRow, beside: &str) -> QueryResult<IncidentRecord> {
             })
             .collect(),
         external_ids: ext.into_iter().map(|(system, value)| ExternalIdRow { incident_id: id, system, value }).collect(),
-        claims: cls
-            .into_iter()
-            .map(|(cid, claimant, stance, target, responds_to, stated_at, quote, source_url, created_at, counted)| {
-                ClaimRow {
-                    id: cid,
-                    incident_id: id,
-                    claimant,
-                    stance,
-                    target,
-                    responds_to,
-                    stated_at,
-                    quote,
-                    source_url,
-                    created_at,
-                    counted,
-                }
-            })
-            .collect(),
+        claims: cls,
         roles,
         row,
     })
@@ -332,7 +318,7 @@ pub async fn records(conn: &mut Conn, rows: Vec<IncidentRow>) -> QueryResult<Vec
                 .load::<ExternalIdRow>(&mut &*conn),
             claims::table
                 .filter(claims::incident_id.eq_any(&ids))
-                .order((claims::incident_id, claims::stated_at, claims::id))
+                .order((claims::incident_id, claims::dated_at, claims::id))
                 .select(ClaimRow::as_select())
                 .load::<ClaimRow>(&mut &*conn),
             incident_parties::table

@@ -26,6 +26,9 @@ pub struct IncidentFilter {
     pub verification: Vec<String>,
     pub border_sector: Vec<String>,
     pub country: Vec<String>,
+    pub origin_country: Vec<String>,
+    pub cross_border: Option<bool>,
+    pub divergent: Option<bool>,
     /// min_lon, min_lat, max_lon, max_lat
     pub bbox: Option<[f64; 4]>,
     pub q: Option<String>,
@@ -83,6 +86,15 @@ pub fn filtered(f: &IncidentFilter) -> incidents::BoxedQuery<'static, Pg> {
     }
     if !f.country.is_empty() {
         q = q.filter(incidents::country.eq_any(f.country.clone()));
+    }
+    if !f.origin_country.is_empty() {
+        q = q.filter(incidents::origin_country.eq_any(f.origin_country.clone()));
+    }
+    if let Some(c) = f.cross_border {
+        q = q.filter(incidents::cross_border.eq(c));
+    }
+    if let Some(d) = f.divergent {
+        q = q.filter(incidents::divergent.eq(d));
     }
     if let Some([min_lon, min_lat, max_lon, max_lat]) = f.bbox {
         q = q.filter(incidents::lon.between(min_lon, max_lon)).filter(incidents::lat.between(min_lat, max_lat));

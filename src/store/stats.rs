@@ -19,15 +19,28 @@ use super::Conn;
 use crate::db::schema::{claims, incidents};
 pub use crate::domain::dimension::{Dimension, Measure};
 
-/// The SQL of what is summed, per row.
-fn measure_sql(m: Measure) -> &'static str {
-    match m {
-        Measure::Incidents | Measure::Claims => "1::int8",
-        Measure::Violations => "incidents.violations::int8",
-        Measure::Killed => "(coalesce(incidents.killed_military, 0) + coalesce(incidents.killed_civilian, 0))::int8",
-        Measure::Wounded => "(coalesce(incidents.wounded_military, 0) + coalesce(incidents.wounded_civilian, 0))::int8",
+/// The SQL of what is summed, per row: of the incident, or of the claim's
+/// account (a figure it does not state adds nothing).
+fn measure_sql(m: Measure, claims: bool) -> &'static str {
+    match (m, claims) {
+        (Measure::Incidents | Measure::Claims, _) => "1::int8",
+        (Measure::Violations, false) => "incidents.violations::int8",
+        (Measure::Killed, false) => {
+            "(coalesce(incidents.killed_military, 0) + coalesce(incidents.killed_civilian, 0))::int8"
+        }
+        (Measure::Wounded, false) => {
+            "(coalesce(incidents.wounded_military, 0) + coalesce(incidents.wounded_civilian, 0))::int8"
+        }
+        (Measure::Violations, true) => "coalesce(claims.violations, 0)::int8",
+        (Measure::Killed, true) => "(coalesce(claims.killed_military, 0) + coalesce(claims.killed_civilian, 0))::int8",
+        (Measure::Wounded, true) => {
+            "(coalesce(claims.wounded_military, 0) + coalesce(claims.wounded_civilian, 0))::int8"
+        }
     }
 }
+
+/// The direction of a claim's account, as SQL over the claim and its incident.
+pub const CLAIM_DIRECTION: &str = "(claims.origin_country || '>' || coalesce(claims.impact_country, incidents.country))";
 
 /// The SQL giving `d`'s values for the row `r`, as a lateral subquery of
 /// one text column `val`.
@@ -57,6 +70,7 @@ fn lateral(d: Dimension) -> String {
         Dimension::Stance => "SELECT r.stance AS val".into(),
         Dimension::Target => "SELECT r.target AS val".into(),
         Dimension::TargetSide => "SELECT sm.side AS val FROM side_map sm WHERE sm.party = r.target".into(),
+        Dimension::Direction | Dimension::ClaimDirection => "SELECT r.direction AS val".into(),
     }
 }
 
@@ -64,7 +78,7 @@ fn lateral(d: Dimension) -> String {
 #[derive(Debug, Clone)]
 pub struct StatsSpec {
     pub filter: IncidentFilter,
-    /// `incidents.occurred_at`, `incidents.created_at` or `claims.stated_at`.
+    /// `incidents.occurred_at`, `incidents.created_at` or `claims.dated_at`.
     pub date_column: &'static str,
     /// Count claims (counted ones, of the filtered incidents) instead of incidents.
     pub claims: bool,
@@ -93,7 +107,7 @@ enum Rows {
 }
 
 /// incident id, date, measure, type, verification, border_sector, country,
-/// denied, claimant, stance, target.
+/// denied, claimant, stance, target, direction.
 type RowSqlType = (
     diesel::sql_types::Uuid,
     Timestamptz,
@@ -103,6 +117,7 @@ type RowSqlType = (
     Nullable<Text>,
     Nullable<Text>,
     diesel::sql_types::Bool,
+    Nullable<Text>,
     Nullable<Text>,
     Nullable<Text>,
     Nullable<Text>,
@@ -120,7 +135,7 @@ fn rows(spec: &StatsSpec) -> Rows {
             .select((
                 claims::incident_id,
                 date(),
-                sql::<BigInt>(measure_sql(spec.measure)),
+                sql::<BigInt>(measure_sql(spec.measure, true)),
                 incidents::type_,
                 incidents::verification,
                 incidents::border_sector,
@@ -129,6 +144,7 @@ fn rows(spec: &StatsSpec) -> Rows {
                 claims::claimant.nullable(),
                 claims::stance.nullable(),
                 claims::target,
+                sql::<Nullable<Text>>(CLAIM_DIRECTION),
             ))
             .filter(claims::counted)
             .filter(claims::incident_id.eq_any(filtered(&filter).select(incidents::id)))
@@ -144,7 +160,7 @@ fn rows(spec: &StatsSpec) -> Rows {
             .select((
                 incidents::id,
                 date(),
-                sql::<BigInt>(measure_sql(spec.measure)),
+                sql::<BigInt>(measure_sql(spec.measure, false)),
                 incidents::type_,
                 incidents::verification,
                 incidents::border_sector,
@@ -153,6 +169,7 @@ fn rows(spec: &StatsSpec) -> Rows {
                 none(),
                 none(),
                 none(),
+                incidents::direction,
             ))
             .filter(date().ge(spec.from))
             .filter(date().lt(spec.to));
@@ -183,7 +200,7 @@ impl QueryFragment<Pg> for Grouped<'_> {
         out.push_bind_param::<Array<Text>, _>(&self.spec.sides.0)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<Text>, _>(&self.spec.sides.1)?;
-        out.push_sql(") AS s(party, side)), r(incident_id, at, v, type, verification, border_sector, country, denied, claimant, stance, target) AS (");
+        out.push_sql(") AS s(party, side)), r(incident_id, at, v, type, verification, border_sector, country, denied, claimant, stance, target, direction) AS (");
         match &self.rows {
             Rows::Incidents(q) => QueryFragment::<Pg>::walk_ast(q, out.reborrow())?,
             Rows::Claims(q) => QueryFragment::<Pg>::walk_ast(q, out.reborrow())?,

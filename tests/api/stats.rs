@@ -532,7 +532,7 @@ async fn bad_stats_queries_are_400() {
         app.get(&format!("/v1/stats/incidents?{query}")).await.assert_problem(400);
     }
     app.get("/v1/stats/claims?group_by=accuser").await.assert_problem(400);
-    app.get("/v1/stats/claims?measure=violations").await.assert_problem(400);
+    app.get("/v1/stats/claims?measure=incidents").await.assert_problem(400);
     let ok = app.get("/v1/stats/claims?group_by=claimant_side,target_side").await;
     assert_eq!(ok.status, 200, "{}", ok.text);
 }

@@ -33,8 +33,8 @@ fn require_writer(actor: &Actor, incidents: &[serde_json::Value]) -> ApiResult<(
     Ok(())
 }
 
-/// The `If-Match` precondition of PATCH and DELETE.
-fn if_match(req: &HttpRequest) -> ApiResult<String> {
+/// The `If-Match` precondition of PATCH, DELETE and voiding a claim.
+pub(super) fn if_match(req: &HttpRequest) -> ApiResult<String> {
     match req.headers().get(header::IF_MATCH) {
         None => Err(ApiError::precondition_required("send If-Match with the incident's current ETag (GET it first)")),
         Some(v) => v

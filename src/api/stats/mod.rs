@@ -193,8 +193,9 @@ async fn answer(state: web::Data<AppState>, req: HttpRequest, what: Counted) -> 
 /// date), reads those rollups: its cost follows the number of days, not of
 /// incidents. Every other count over the dimensions above, in any zone,
 /// reads one narrow row per incident of the range. Counts that use `q`,
-/// `bbox`, `updated_since` or `include_deleted` read the full incidents and
-/// are the slowest.
+/// `bbox`, `updated_since`, `include_deleted`, the group `direction` or
+/// the filters `origin_country`, `cross_border` and `divergent` read the
+/// full incidents and are the slowest.
 ///
 /// Counts that the rollups cannot answer, and counts whose answer passes
 /// 10,000 buckets, are expensive reads: they share a few permits per
@@ -225,15 +226,30 @@ pub async fn incidents(state: web::Data<AppState>, _read: CanRead, req: HttpRequ
 
 /// Claims per period: the side-by-side view of what each party says.
 ///
-/// Counts standing claims (not retracted, not retractions) of incidents that
-/// are not deleted and that pass the incident filters; `stance` narrows the
-/// claims. `by=stated` (default) buckets by `stated_at`, `by=occurred` by
-/// the incident's `occurred_at`.
+/// Counts standing claims (not retracted, not voided, not retractions) of
+/// incidents that are not deleted and that pass the incident filters;
+/// `stance` narrows the claims. `by=stated` (default) buckets by
+/// `stated_at`, or by the incident's `occurred_at` for a claim whose
+/// statement date is unknown; `by=occurred` by the incident's
+/// `occurred_at`.
+///
+/// `measure=claims` (default) counts the claims; `killed`, `wounded` and
+/// `violations` sum the figures of the claims' own accounts (military and
+/// civilian together; a figure an account does not state adds nothing), so
+/// `measure=killed&group_by=claimant` sets each party's casualty figures
+/// side by side. `group_by=direction` groups by the account's direction:
+/// its origin country, `>`, its impact country (or the incident's location
+/// country when the account names no impact country); a claim whose
+/// account names no origin country counts under null. `type` is the
+/// incident's type.
+///
+/// These counts read one row per claim of the range: they are expensive
+/// reads (see the incident counts).
 #[utoipa::path(get, path = "/v1/stats/claims", tag = "stats", operation_id = "claimStats",
     params(
         StatsParams,
-        ("measure" = Option<String>, Query, description = "`claims` (the only one)"),
-        ("by" = Option<String>, Query, description = "`stated` (default) or `occurred`"),
+        ("measure" = Option<String>, Query, description = "`claims` (default), or the sum over the standing claims' accounts of `killed`, `wounded` or `violations`"),
+        ("by" = Option<String>, Query, description = "`stated` (default: `stated_at`, or the incident's `occurred_at` when that is unknown) or `occurred`"),
         ("stance" = Option<Vec<crate::domain::Stance>>, Query, description = "Only these stances", explode = true),
         crate::api::filters::IncidentFilterParams,
     ),

@@ -84,9 +84,12 @@ pub fn parse(req: &HttpRequest, what: Counted, now: DateTime<Utc>) -> ApiResult<
         (Some("killed"), Counted::Incidents) => Measure::Killed,
         (Some("wounded"), Counted::Incidents) => Measure::Wounded,
         (None | Some("claims"), Counted::Claims) => Measure::Claims,
+        (Some("violations"), Counted::Claims) => Measure::Violations,
+        (Some("killed"), Counted::Claims) => Measure::Killed,
+        (Some("wounded"), Counted::Claims) => Measure::Wounded,
         (Some(other), _) => {
             let allowed = match what {
-                Counted::Claims => "claims",
+                Counted::Claims => "claims, violations, killed, wounded",
                 Counted::Incidents => "incidents, violations, killed, wounded",
             };
             return Err(ApiError::bad_query("measure", format!("`{}` is not one of {allowed}", clip(other))));
