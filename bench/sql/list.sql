@@ -11,5 +11,5 @@ WITH page AS (
 SELECT array_agg(id)::text AS ids, max(title) AS t FROM page \gset
 SELECT * FROM sources WHERE incident_id = ANY(:ids::uuid[]) ORDER BY incident_id, position;
 SELECT * FROM external_ids WHERE incident_id = ANY(:ids::uuid[]) ORDER BY incident_id, system;
-SELECT * FROM claims WHERE incident_id = ANY(:ids::uuid[]) ORDER BY incident_id, stated_at, id;
+SELECT * FROM claims WHERE incident_id = ANY(:ids::uuid[]) ORDER BY incident_id, dated_at, id;
 SELECT * FROM incident_parties WHERE incident_id = ANY(:ids::uuid[]) ORDER BY incident_id, role, party;

@@ -8,8 +8,8 @@ INSERT INTO incidents (id, version, occurred_at, time_precision, type, location_
 VALUES (gen_random_uuid(), 1, now() - interval '1 day', 'minute', 'small_arms_fire', 'Sotk', 'sotk', 'AM', 40.2, 45.9,
         1, 'Fire reported', '', 'unverified', false, false)
 RETURNING id AS iid \gset
-INSERT INTO claims (id, incident_id, claimant, stance, target, stated_at, created_at, counted)
-VALUES (gen_random_uuid(), :iid::uuid, 'am-mod', 'accuses', 'az-armed-forces', now(), now(), true);
+INSERT INTO claims (id, incident_id, claimant, stance, target, stated_at, dated_at, created_at, counted)
+VALUES (gen_random_uuid(), :iid::uuid, 'am-mod', 'accuses', 'az-armed-forces', now(), now(), now(), true);
 INSERT INTO incident_parties (incident_id, role, party)
 VALUES (:iid::uuid, 'accuser', 'am-mod'), (:iid::uuid, 'accused', 'az-armed-forces'), (:iid::uuid, 'claimant', 'am-mod');
 INSERT INTO revisions (incident_id, version, action, actor, changes) VALUES (:iid::uuid, 1, 'create', 'bench', '{}');

@@ -146,9 +146,8 @@ pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) 
     let more = rows.len() as i64 > limit;
     let next_cursor = if more {
         rows.truncate(limit as usize);
-        rows.last().map(|r| {
-            Cursor { o: "claims".into(), at: Some(r.dated_at), seq: None, id: r.id }.encode(&state.cursor_key)
-        })
+        rows.last()
+            .map(|r| Cursor { o: "claims".into(), at: Some(r.dated_at), seq: None, id: r.id }.encode(&state.cursor_key))
     } else {
         None
     };

@@ -20,9 +20,6 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .get_or_init(|| {
             let mut value = serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serializes");
             refine(&mut value);
-            if std::env::var_os("CEASEFIRE_SPEC_DEBUG").is_some() {
-                eprintln!("{}", serde_json::to_string_pretty(&value).unwrap());
-            }
             serde_json::from_value(value).expect("the refined OpenAPI document reads back")
         })
         .clone()

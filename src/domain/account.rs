@@ -97,15 +97,20 @@ pub struct Account {
 impl Account {
     /// Whether it states nothing at all.
     pub fn is_empty(&self) -> bool {
-        self.fields().is_empty()
+        self.occurred_at.is_none()
+            && self.time_precision.is_none()
+            && self.incident_type.is_none()
+            && self.origin.is_none()
+            && self.impact.is_none()
+            && self.casualties.as_ref().is_none_or(|c| *c == Casualties::default())
+            && self.violations.is_none()
     }
 
     /// The checks serde cannot make; pointers start with `at`.
     pub fn check(&self, at: &str, now: DateTime<Utc>, errors: &mut Vec<FieldError>) {
         if let Some(t) = self.occurred_at {
-            let earliest = chrono::NaiveDate::from_ymd_opt(1900, 1, 1)
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-                .map(|t| t.and_utc());
+            let earliest =
+                chrono::NaiveDate::from_ymd_opt(1900, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc());
             if Some(t) < earliest || t > now + chrono::Duration::days(1) {
                 errors.push(FieldError::new(format!("{at}/occurred_at"), "must lie between 1900 and now"));
             }
@@ -205,9 +210,7 @@ impl Stated {
         }
         match (self, other) {
             (Stated::Exact(a), Stated::Exact(b)) => a != b,
-            (Stated::Time(a, pa), Stated::Time(b, pb)) => {
-                (*a - *b).num_seconds().abs() >= span(*pa).max(span(*pb))
-            }
+            (Stated::Time(a, pa), Stated::Time(b, pb)) => (*a - *b).num_seconds().abs() >= span(*pa).max(span(*pb)),
             _ => false,
         }
     }
@@ -267,9 +270,10 @@ impl Accounts {
         let divergent = stated
             .iter()
             .filter(|(_, values)| {
-                values.iter().enumerate().any(|(i, (_, ca, a))| {
-                    values[i + 1..].iter().any(|(_, cb, b)| ca != cb && a.disagrees(b))
-                })
+                values
+                    .iter()
+                    .enumerate()
+                    .any(|(i, (_, ca, a))| values[i + 1..].iter().any(|(_, cb, b)| ca != cb && a.disagrees(b)))
             })
             .map(|(f, _)| f.to_string())
             .collect();
@@ -278,7 +282,11 @@ impl Accounts {
             .map(|(f, values)| {
                 let values = values
                     .into_iter()
-                    .map(|(claim_id, claimant, v)| StatedValue { claim_id, claimant: claimant.to_string(), value: v.value() })
+                    .map(|(claim_id, claimant, v)| StatedValue {
+                        claim_id,
+                        claimant: claimant.to_string(),
+                        value: v.value(),
+                    })
                     .collect();
                 (f.to_string(), values)
             })

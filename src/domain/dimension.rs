@@ -121,9 +121,7 @@ impl Dimension {
                 | Dimension::Denied
         );
         match what {
-            Counted::Incidents => {
-                of_the_incident || self.rollup_column().is_some() || self == Dimension::Direction
-            }
+            Counted::Incidents => of_the_incident || self.rollup_column().is_some() || self == Dimension::Direction,
             Counted::Claims => {
                 of_the_incident
                     || matches!(

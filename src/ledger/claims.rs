@@ -75,7 +75,12 @@ pub async fn add(
 /// Derives the incident's attribution and divergence from `claims` again
 /// and stores them (on `row` too), with each claim's status; returns the
 /// claims as stored.
-async fn derive(conn: &mut Conn, row: &mut IncidentRow, claims: Vec<ClaimRow>, h: &Hierarchy) -> ApiResult<Vec<ClaimRow>> {
+async fn derive(
+    conn: &mut Conn,
+    row: &mut IncidentRow,
+    claims: Vec<ClaimRow>,
+    h: &Hierarchy,
+) -> ApiResult<Vec<ClaimRow>> {
     let derived = attribution(&claims, h)?;
     let claims = with_status(claims, &derived);
     let divergent = accounts(&claims)?.is_divergent();

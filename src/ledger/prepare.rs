@@ -80,9 +80,7 @@ pub fn prepare_claims(
             (Stance::Confirms | Stance::Observes, _) | (_, None) => {}
             (stance, Some(_)) => errors.push(FieldError::new(
                 at("target"),
-                format!(
-                    "a claim that {stance} takes no target; only accuses, confirms and observes name one"
-                ),
+                format!("a claim that {stance} takes no target; only accuses, confirms and observes name one"),
             )),
         }
         let responds_to = match (c.responds_to, c.responds_to_index) {
@@ -217,7 +215,14 @@ pub fn prepare(
     let claims = prepare_claims(
         &new_claims,
         Some(&claims_prefix),
-        &ClaimContext { incident_id: id, existing: &[], hierarchy: h, inline: true, now, occurred_at: fields.occurred_at },
+        &ClaimContext {
+            incident_id: id,
+            existing: &[],
+            hierarchy: h,
+            inline: true,
+            now,
+            occurred_at: fields.occurred_at,
+        },
         errors,
     );
     let meta = RowMeta { id, version: 1, created_at: now, updated_at: now, deleted_at: None };

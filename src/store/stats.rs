@@ -40,7 +40,8 @@ fn measure_sql(m: Measure, claims: bool) -> &'static str {
 }
 
 /// The direction of a claim's account, as SQL over the claim and its incident.
-pub const CLAIM_DIRECTION: &str = "(claims.origin_country || '>' || coalesce(claims.impact_country, incidents.country))";
+pub const CLAIM_DIRECTION: &str =
+    "(claims.origin_country || '>' || coalesce(claims.impact_country, incidents.country))";
 
 /// The SQL giving `d`'s values for the row `r`, as a lateral subquery of
 /// one text column `val`.

@@ -125,6 +125,37 @@ async fn export_import_export_is_byte_identical() {
     .await;
     let etag = app.get(&format!("/v1/incidents/{}", ids[2])).await.header("etag").unwrap().to_string();
     app.patch(&format!("/v1/incidents/{}", ids[2]), &json!({"verification": "confirmed"}), Some(&etag)).await;
+    // Accounts, an origin, observers, a claim with no date, a voided claim.
+    let told = app
+        .post(
+            "/v1/incidents",
+            &json!({"occurred_at": "2025-07-05T02:10:00+04:00", "type": "mortar_fire", "title": "Exchange",
+            "location": {"name": "Kalbajar direction", "country": "AZ"},
+            "origin": {"name": "Basarkechar", "country": "AM", "lat": 40.18, "lon": 45.73, "place": "vardenis"},
+            "claims": [
+                {"claimant": "az-mod", "stance": "accuses", "target": "am-armed-forces",
+                 "account": {"occurred_at": "2025-07-04T22:10:00Z", "time_precision": "hour", "type": "mortar_fire",
+                             "origin": {"name": "Basarkechar", "country": "AM"},
+                             "impact": {"name": "=Kalbajar", "country": "AZ", "lat": 40.1, "lon": 46.0},
+                             "casualties": {"killed_military": 1}, "violations": 0}},
+                {"claimant": "am-mod", "stance": "denies", "responds_to_index": 0,
+                 "account": {"casualties": {"killed_military": 0}}},
+                {"claimant": "euma", "stance": "not_observed", "stated_at": "2025-07-05T12:00:00Z"},
+                {"claimant": "euma", "stance": "observes", "stated_at": "2025-07-05T13:00:00Z"}
+            ]}),
+        )
+        .await;
+    assert_eq!(told.status, 201, "{}", told.text);
+    let voided = app
+        .send(
+            app.client
+                .post(app.url(&format!("/v1/claims/{}/void", told.body["claims"][3]["id"].as_str().unwrap())))
+                .bearer_auth(&app.token)
+                .header("If-Match", "\"1\"")
+                .json(&json!({"reason": "Mis-entered"})),
+        )
+        .await;
+    assert_eq!(voided.status, 200, "{}", voided.text);
     let dir = std::env::temp_dir().join(format!("ceasefire-roundtrip-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     for format in ["csv", "ndjson"] {
@@ -136,7 +167,7 @@ async fn export_import_export_is_byte_identical() {
         let out = import(&target, &file);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         assert!(
-            String::from_utf8_lossy(&out.stderr).contains("imported 30 incidents"),
+            String::from_utf8_lossy(&out.stderr).contains("imported 31 incidents"),
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );

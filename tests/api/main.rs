@@ -1,6 +1,7 @@
 //! Integration tests: the real application, over HTTP, on a PostgreSQL
 //! database of each test's own.
 
+mod accounts;
 mod auth;
 mod claims;
 mod dimensions;
