@@ -36,7 +36,14 @@ pub enum Command {
     /// Print the OpenAPI document (openapi/openapi.json is this output).
     Openapi,
     /// Load the reference parties of the South Caucasus (idempotent).
-    Seed(DatabaseArgs),
+    Seed {
+        /// Also load the example of July 2025 near Kalbajar: two incidents
+        /// with each party's account, once.
+        #[arg(long)]
+        example: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
     /// Load incidents from this service's own CSV or NDJSON export (`-`: standard input).
     Import {
         /// The file; CSV or NDJSON, told apart by extension or content.

@@ -37,12 +37,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", ceasefire::api::openapi_json());
             Ok(())
         }
-        Command::Seed(args) => actix_web::rt::System::new().block_on(async move {
+        Command::Seed { example, database: args } => actix_web::rt::System::new().block_on(async move {
             let url = db::resolve_url(&args)?;
             db::run_migrations_blocking(&url)?;
             let pool = db::build_pool(&url, &args)?;
             let added = seed::load(&pool).await?;
             println!("seeded: {added} new part{}", if added == 1 { "y" } else { "ies" });
+            if example {
+                let added = seed::load_example(&pool).await?;
+                println!("example: {added} new incident{}", if added == 1 { "" } else { "s" });
+            }
             Ok(())
         }),
         Command::Import { file, database } => actix_web::rt::System::new().block_on(async move {

@@ -589,3 +589,28 @@ async fn counts_by_direction_and_account_figures_match_a_brute_force_count() {
     }
     assert_eq!(checked, 9);
 }
+
+#[tokio::test]
+async fn the_example_is_seeded_once_and_shows_the_disagreement() {
+    let app = spawn_app().await;
+    app.seed().await;
+    let pool = ceasefire::db::build_pool(
+        &crate::helpers::url_for(&app.db_name),
+        &ceasefire::config::DatabaseArgs {
+            database_url: None,
+            database_read_url: None,
+            local: ceasefire::config::LocalDbArgs { local_db_dir: ".local/unused".into(), local_db_port: 0 },
+            pool_size: 1,
+            pool_timeout_ms: 5000,
+            statement_timeout_ms: 30000,
+        },
+    )
+    .unwrap();
+    assert_eq!(ceasefire::seed::load_example(&pool).await.unwrap(), 2);
+    assert_eq!(ceasefire::seed::load_example(&pool).await.unwrap(), 0, "once");
+    let divergent = app.get("/v1/incidents?divergent=true").await;
+    assert_eq!(divergent.body["data"].as_array().unwrap().len(), 1);
+    assert_eq!(divergent.body["data"][0]["accounts"]["divergent"][0], "casualties.killed_military");
+    let denied = app.get("/v1/incidents?denied=true").await;
+    assert_eq!(strings(&denied.body["data"][0]["attribution"]["not_observed_by"]), ["euma"]);
+}
