@@ -76,8 +76,10 @@ pub async fn void(
     body: JsonValue,
 ) -> ApiResult<HttpResponse> {
     let claim_id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found(format!("no claim {}", clip(&id))))?;
-    let given = if_match(&req)?;
+    // The body is checked before the precondition: a bad body is a 422
+    // whatever the If-Match.
     let request: VoidRequest = from_value(body.0.clone())?;
+    let given = if_match(&req)?;
     let idem = idempotency(&req, &actor, &body.0)?;
     let mut conn = state.pool.get().await?;
     Ok(ledger::claims::void(&mut conn, &idem, claim_id, &given, &request.reason, &actor).await?.into_response())

@@ -230,6 +230,7 @@ async fn a_voided_claim_stays_listed_and_counts_nowhere() {
     // The preconditions and the role, each refused without a change.
     let before = app.row_counts().await;
     void(&app, &denial, None, &reason).await.assert_problem(428);
+    assert_eq!(void(&app, &denial, None, &json!({"reason": "x", "extra": 1})).await.assert_problem(422), ["/extra"]);
     void(&app, &denial, Some("\"7\""), &reason).await.assert_problem(412);
     let tag = etag(&app, &id).await;
     assert_eq!(void(&app, &denial, Some(&tag), &json!({})).await.assert_problem(422), ["/reason"]);
