@@ -33,6 +33,8 @@ pub enum Dimension {
     TargetSide,
     /// The incident's direction: `origin.country>location.country`.
     Direction,
+    /// The incident's origin and location are in two different countries.
+    CrossBorder,
     /// The direction of the claim's account: the account's origin country,
     /// `>`, its impact country (or, when the account names none, the
     /// incident's location country).
@@ -69,9 +71,10 @@ pub enum Counted {
 }
 
 impl Dimension {
-    pub const ALL: [Dimension; 17] = [
+    pub const ALL: [Dimension; 18] = [
         Dimension::Type,
         Dimension::Direction,
+        Dimension::CrossBorder,
         Dimension::ClaimDirection,
         Dimension::Accuser,
         Dimension::Accused,
@@ -107,6 +110,7 @@ impl Dimension {
             Dimension::Target => "target",
             Dimension::TargetSide => "target_side",
             Dimension::Direction | Dimension::ClaimDirection => "direction",
+            Dimension::CrossBorder => "cross_border",
         }
     }
 
@@ -119,6 +123,7 @@ impl Dimension {
                 | Dimension::BorderSector
                 | Dimension::Country
                 | Dimension::Denied
+                | Dimension::CrossBorder
         );
         match what {
             Counted::Incidents => of_the_incident || self.rollup_column().is_some() || self == Dimension::Direction,
@@ -177,6 +182,8 @@ impl Dimension {
             Dimension::Claimant => "claimants",
             Dimension::AccuserSide => "accuser_sides",
             Dimension::AccusedSide => "accused_sides",
+            Dimension::Direction => "direction",
+            Dimension::CrossBorder => "cross_border",
             _ => return None,
         })
     }
@@ -197,7 +204,7 @@ impl Dimension {
 
     /// Its values are `true` and `false` (stored as text).
     pub fn boolean(self) -> bool {
-        self == Dimension::Denied
+        matches!(self, Dimension::Denied | Dimension::CrossBorder)
     }
 }
 
@@ -218,6 +225,7 @@ mod tests {
             [
                 "type",
                 "direction",
+                "cross_border",
                 "accuser",
                 "accused",
                 "accuser_side",
@@ -233,7 +241,7 @@ mod tests {
         assert_eq!(Dimension::parse("claimant", Counted::Incidents), Ok(Dimension::Claimant));
         assert_eq!(Dimension::parse("direction", Counted::Claims), Ok(Dimension::ClaimDirection));
         assert_eq!(Dimension::parse("direction", Counted::Incidents), Ok(Dimension::Direction));
-        assert!(Dimension::parse("stance", Counted::Incidents).unwrap_err().contains("type, direction, accuser"));
+        assert!(Dimension::parse("stance", Counted::Incidents).unwrap_err().contains("type, direction, cross_border, accuser"));
         assert!(Dimension::parse("accuser", Counted::Claims).is_err());
         // Every dimension the rollups keep is one of incidents.
         assert!(Dimension::ALL

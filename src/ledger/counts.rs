@@ -105,7 +105,6 @@ impl CountRequest {
             || raw.updated_since.is_some()
             || raw.include_deleted
             || !raw.origin_country.is_empty()
-            || raw.cross_border.is_some()
             || raw.divergent.is_some()
         {
             return None;
@@ -119,6 +118,7 @@ impl CountRequest {
             (Dimension::BorderSector, raw.border_sector.clone()),
             (Dimension::Country, raw.country.clone()),
             (Dimension::Denied, raw.denied.map(|d| d.to_string()).into_iter().collect()),
+            (Dimension::CrossBorder, raw.cross_border.map(|d| d.to_string()).into_iter().collect()),
             (Dimension::Accuser, raw.accuser.clone()),
             (Dimension::Accused, raw.accused.clone()),
             (Dimension::Claimant, raw.claimant.clone()),

@@ -415,7 +415,7 @@ impl QueryFragment<Pg> for SingleQuery<'_> {
 }
 
 const COLUMNS: &str = "type, verification, border_sector, country, denied, accusers, accused, accuser_sides, \
-                       accused_sides, claimants";
+                       accused_sides, claimants, direction, cross_border";
 
 impl NarrowQuery<'_> {
     fn rows<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {

@@ -72,6 +72,7 @@ fn lateral(d: Dimension) -> String {
         Dimension::Target => "SELECT r.target AS val".into(),
         Dimension::TargetSide => "SELECT sm.side AS val FROM side_map sm WHERE sm.party = r.target".into(),
         Dimension::Direction | Dimension::ClaimDirection => "SELECT r.direction AS val".into(),
+        Dimension::CrossBorder => "SELECT r.cross_border::text AS val".into(),
     }
 }
 
@@ -108,7 +109,7 @@ enum Rows {
 }
 
 /// incident id, date, measure, type, verification, border_sector, country,
-/// denied, claimant, stance, target, direction.
+/// denied, claimant, stance, target, direction, cross_border.
 type RowSqlType = (
     diesel::sql_types::Uuid,
     Timestamptz,
@@ -122,6 +123,7 @@ type RowSqlType = (
     Nullable<Text>,
     Nullable<Text>,
     Nullable<Text>,
+    diesel::sql_types::Bool,
 );
 
 fn rows(spec: &StatsSpec) -> Rows {
@@ -146,6 +148,7 @@ fn rows(spec: &StatsSpec) -> Rows {
                 claims::stance.nullable(),
                 claims::target,
                 sql::<Nullable<Text>>(CLAIM_DIRECTION),
+                incidents::cross_border,
             ))
             .filter(claims::counted)
             .filter(claims::incident_id.eq_any(filtered(&filter).select(incidents::id)))
@@ -171,6 +174,7 @@ fn rows(spec: &StatsSpec) -> Rows {
                 none(),
                 none(),
                 incidents::direction,
+                incidents::cross_border,
             ))
             .filter(date().ge(spec.from))
             .filter(date().lt(spec.to));
@@ -201,7 +205,7 @@ impl QueryFragment<Pg> for Grouped<'_> {
         out.push_bind_param::<Array<Text>, _>(&self.spec.sides.0)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<Text>, _>(&self.spec.sides.1)?;
-        out.push_sql(") AS s(party, side)), r(incident_id, at, v, type, verification, border_sector, country, denied, claimant, stance, target, direction) AS (");
+        out.push_sql(") AS s(party, side)), r(incident_id, at, v, type, verification, border_sector, country, denied, claimant, stance, target, direction, cross_border) AS (");
         match &self.rows {
             Rows::Incidents(q) => QueryFragment::<Pg>::walk_ast(q, out.reborrow())?,
             Rows::Claims(q) => QueryFragment::<Pg>::walk_ast(q, out.reborrow())?,

@@ -193,9 +193,8 @@ async fn answer(state: web::Data<AppState>, req: HttpRequest, what: Counted) -> 
 /// date), reads those rollups: its cost follows the number of days, not of
 /// incidents. Every other count over the dimensions above, in any zone,
 /// reads one narrow row per incident of the range. Counts that use `q`,
-/// `bbox`, `updated_since`, `include_deleted`, the group `direction` or
-/// the filters `origin_country`, `cross_border` and `divergent` read the
-/// full incidents and are the slowest.
+/// `bbox`, `updated_since`, `include_deleted`, `origin_country` or
+/// `divergent` read the full incidents and are the slowest.
 ///
 /// Counts that the rollups cannot answer, and counts whose answer passes
 /// 10,000 buckets, are expensive reads: they share a few permits per
