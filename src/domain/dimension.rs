@@ -241,7 +241,9 @@ mod tests {
         assert_eq!(Dimension::parse("claimant", Counted::Incidents), Ok(Dimension::Claimant));
         assert_eq!(Dimension::parse("direction", Counted::Claims), Ok(Dimension::ClaimDirection));
         assert_eq!(Dimension::parse("direction", Counted::Incidents), Ok(Dimension::Direction));
-        assert!(Dimension::parse("stance", Counted::Incidents).unwrap_err().contains("type, direction, cross_border, accuser"));
+        assert!(Dimension::parse("stance", Counted::Incidents)
+            .unwrap_err()
+            .contains("type, direction, cross_border, accuser"));
         assert!(Dimension::parse("accuser", Counted::Claims).is_err());
         // Every dimension the rollups keep is one of incidents.
         assert!(Dimension::ALL

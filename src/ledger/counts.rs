@@ -13,6 +13,7 @@ use crate::domain::dimension::{Counted, Dimension, Measure};
 use crate::domain::period::{periods, Interval};
 use crate::domain::Stance;
 use crate::error::{ApiError, ApiResult, FieldError};
+use crate::store::claim_rollup::{self, ClaimRollupSpec};
 use crate::store::rollup::{self, Basis, RollupSpec};
 use crate::store::stats::{self, Count, StatsSpec};
 use crate::store::Conn;
@@ -75,6 +76,9 @@ pub enum Plan {
     /// From the rollups (see `store::rollup`), when its dimensions and
     /// filters are ones they keep.
     Rollups(RollupSpec),
+    /// Claims from their rollups (see `store::claim_rollup`): no incident
+    /// filter, only the dimensions they keep.
+    ClaimRollups(ClaimRollupSpec),
     /// From the base tables.
     Rows,
 }
@@ -94,7 +98,26 @@ impl CountRequest {
     /// and filters they keep (not free text, bbox, `updated_since` or
     /// deleted incidents).
     pub fn plan(&self) -> Plan {
+        if self.what == Counted::Claims {
+            return self.claim_rollup_spec().map_or(Plan::Rows, Plan::ClaimRollups);
+        }
         self.rollup_spec().map_or(Plan::Rows, Plan::Rollups)
+    }
+
+    fn claim_rollup_spec(&self) -> Option<ClaimRollupSpec> {
+        if !self.filter.is_only_a_range() || self.group_by.iter().any(|d| claim_rollup::kept(*d).is_none()) {
+            return None;
+        }
+        Some(ClaimRollupSpec {
+            tz: self.tz,
+            by_occurred: self.by == By::Occurred,
+            interval: self.interval,
+            from: self.from,
+            to: self.to,
+            measure: self.measure,
+            group_by: self.group_by.clone(),
+            stances: self.stances.iter().map(|s| s.as_str().to_string()).collect(),
+        })
     }
 
     fn rollup_spec(&self) -> Option<RollupSpec> {
@@ -148,6 +171,7 @@ impl Plan {
     pub fn is_expensive(&self, tz: Tz, rolled_up_zones: &[String]) -> bool {
         match self {
             Plan::Rollups(spec) => !(spec.reads_rollups() && rolled_up_zones.iter().any(|z| z == tz.name())),
+            Plan::ClaimRollups(_) => !rolled_up_zones.iter().any(|z| z == tz.name()),
             Plan::Rows => true,
         }
     }
@@ -158,6 +182,10 @@ pub async fn run(conn: &mut Conn, request: &CountRequest, plan: &Plan, tally: &m
     if let Plan::Rollups(spec) = plan {
         // One statement (see `rollup::counts`).
         return Ok(rollup::counts(conn, spec, &mut |c| tally.add(c)).await?);
+    }
+    if let Plan::ClaimRollups(spec) = plan {
+        let sides = crate::store::parties::hierarchy(conn).await?.sides();
+        return Ok(claim_rollup::counts(conn, spec, &sides, &mut |c| tally.add(c)).await?);
     }
     conn.build_transaction()
         .read_only()

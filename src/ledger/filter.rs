@@ -40,6 +40,43 @@ impl RawFilter {
 }
 
 impl RawFilter {
+    /// No filter but the time range.
+    pub fn is_only_a_range(&self) -> bool {
+        let RawFilter {
+            from: _,
+            to: _,
+            types,
+            accuser,
+            accused,
+            claimant,
+            accuser_side,
+            accused_side,
+            denied,
+            verification,
+            border_sector,
+            country,
+            origin_country,
+            cross_border,
+            divergent,
+            bbox,
+            q,
+            updated_since,
+            include_deleted,
+        } = self;
+        types.is_empty()
+            && verification.is_empty()
+            && [accuser, accused, claimant, accuser_side, accused_side, border_sector, country, origin_country]
+                .iter()
+                .all(|v| v.is_empty())
+            && denied.is_none()
+            && cross_border.is_none()
+            && divergent.is_none()
+            && bbox.is_none()
+            && q.is_none()
+            && updated_since.is_none()
+            && !include_deleted
+    }
+
     /// Expands sides to their parties. A side with no parties matches nothing.
     pub fn resolve(&self, h: &Hierarchy) -> IncidentFilter {
         let mut roles: Vec<(&'static str, Vec<String>)> = Vec::new();

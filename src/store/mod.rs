@@ -1,5 +1,6 @@
 //! The store: every SQL statement of the service lives here.
 
+pub mod claim_rollup;
 pub mod claims;
 pub mod idempotency;
 pub mod incidents;

@@ -507,7 +507,11 @@ pub async fn pending(conn: &mut Conn) -> QueryResult<i64> {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         pending: i64,
     }
-    let row: Pending = diesel::sql_query("SELECT count(*) AS pending FROM stat_dirty").get_result(conn).await?;
+    let row: Pending = diesel::sql_query(
+        "SELECT (SELECT count(*) FROM stat_dirty) + (SELECT count(*) FROM stat_claim_dirty) AS pending",
+    )
+    .get_result(conn)
+    .await?;
     Ok(row.pending)
 }
 

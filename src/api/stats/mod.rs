@@ -242,8 +242,13 @@ pub async fn incidents(state: web::Data<AppState>, _read: CanRead, req: HttpRequ
 /// account names no origin country counts under null. `type` is the
 /// incident's type.
 ///
-/// These counts read one row per claim of the range: they are expensive
-/// reads (see the incident counts).
+/// Speed: without incident filters (`stance` is not one), grouped by
+/// `claimant`, `claimant_side`, `stance`, `target`, `target_side`,
+/// `direction` and `type`, in a rolled-up zone, these counts read daily
+/// rollups of the claims, whatever the measure: their cost follows the
+/// number of days. Any incident filter, or a zone that is not rolled up,
+/// reads one row per claim of the range: an expensive read (see the
+/// incident counts).
 #[utoipa::path(get, path = "/v1/stats/claims", tag = "stats", operation_id = "claimStats",
     params(
         StatsParams,

@@ -184,7 +184,12 @@ mod tests {
         assert_eq!((r.to, r.to - r.from), (now(), Duration::days(365)));
         assert_eq!(r.group_by, [Dimension::ClaimClaimant, Dimension::Stance]);
         assert_eq!((r.measure, r.by, r.stances.as_slice()), (Measure::Claims, By::Stated, &[Stance::Accuses][..]));
-        assert!(matches!(r.plan(), Plan::Rows), "claims are counted from the rows");
+        assert!(matches!(r.plan(), Plan::ClaimRollups(_)), "claims by what they keep are counted from their rollups");
+        assert!(!r.plan().is_expensive(r.tz, &["UTC".to_string()]));
+        let filtered = parse_query("group_by=claimant&denied=true", Counted::Claims).unwrap();
+        assert!(matches!(filtered.request.plan(), Plan::Rows), "an incident filter reads the rows");
+        let verified = parse_query("group_by=verification", Counted::Claims).unwrap();
+        assert!(matches!(verified.request.plan(), Plan::Rows), "so does a dimension the claim rollups do not keep");
     }
 
     #[test]
