@@ -10,7 +10,7 @@
 //! rows for the whole range. Sides come from the hierarchy at the time of
 //! the count, as in every count.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
@@ -18,6 +18,7 @@ use diesel::sql_types::{Array, Date, Text, Timestamptz, Untyped};
 use diesel::QueryResult;
 use diesel_async::RunQueryDsl;
 
+use super::rollup::WholeDays;
 use super::stats::{Count, Measure, MAX_GROUP_BY};
 use super::Conn;
 use crate::domain::dimension::Dimension;
@@ -213,22 +214,13 @@ pub async fn counts(
 ) -> QueryResult<()> {
     use futures_util::TryStreamExt;
     let tz = spec.tz;
-    let first = spec.from.with_timezone(&tz).date_naive();
-    let first = if local_midnight(tz, first) == spec.from { first } else { first + Duration::days(1) };
-    let last = spec.to.with_timezone(&tz).date_naive();
-    let (first, last, start, end) = if first < last {
-        (first, last, local_midnight(tz, first).with_timezone(&Utc), local_midnight(tz, last).with_timezone(&Utc))
+    let WholeDays { first, last, months } = WholeDays::of(tz, spec.interval, spec.from, spec.to);
+    let (last, months, start, end) = if first < last {
+        (last, months, local_midnight(tz, first).with_timezone(&Utc), local_midnight(tz, last).with_timezone(&Utc))
     } else {
         // No whole day: the claims themselves, for the whole range.
-        (first, first, spec.to, spec.to)
+        (first, None, spec.to, spec.to)
     };
-    let months = matches!(spec.interval, Interval::Month | Interval::Quarter | Interval::Year)
-        .then(|| {
-            let m_from = Interval::Month.floor(first);
-            let m_from = if m_from == first { first } else { Interval::Month.next(m_from) };
-            (m_from, Interval::Month.floor(last))
-        })
-        .filter(|(a, b)| a < b);
     let query = ClaimQuery { spec, sides, first, last, months, start, end };
     let mut rows = query.load_stream::<Count>(conn).await?;
     while let Some(row) = rows.try_next().await? {

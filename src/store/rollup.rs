@@ -173,6 +173,31 @@ impl RollupSpec {
     }
 }
 
+/// The whole local days `[first, last)` of a range in a zone (none when
+/// `first >= last`), and the whole months among them when the interval is
+/// a month or longer: what a count reads from its rollups.
+pub struct WholeDays {
+    pub first: NaiveDate,
+    pub last: NaiveDate,
+    pub months: Option<(NaiveDate, NaiveDate)>,
+}
+
+impl WholeDays {
+    pub fn of(tz: Tz, interval: Interval, from: DateTime<Utc>, to: DateTime<Utc>) -> Self {
+        let first = from.with_timezone(&tz).date_naive();
+        let first = if local_midnight(tz, first) == from { first } else { first + Duration::days(1) };
+        let last = to.with_timezone(&tz).date_naive();
+        let months = matches!(interval, Interval::Month | Interval::Quarter | Interval::Year)
+            .then(|| {
+                let m_from = Interval::Month.floor(first);
+                let m_from = if m_from == first { first } else { Interval::Month.next(m_from) };
+                (m_from, Interval::Month.floor(last))
+            })
+            .filter(|(a, b)| a < b);
+        WholeDays { first, last, months }
+    }
+}
+
 /// The counts per period and group, and the total, as `stats::counts`
 /// gives them, in one statement (`Combined`): from the rollups when
 /// `stat_zones` holds the zone, else from `stat_current`.
@@ -183,21 +208,12 @@ pub async fn counts(conn: &mut Conn, spec: &RollupSpec, sink: &mut impl FnMut(Co
     // Whole local days come from the rollups, the parts of days at either
     // end (a `from` or `to` that is not a local midnight) from the rows.
     let tz = spec.tz;
-    let first = spec.from.with_timezone(&tz).date_naive();
-    let first = if local_midnight(tz, first) == spec.from { first } else { first + Duration::days(1) };
-    let last = spec.to.with_timezone(&tz).date_naive();
+    let WholeDays { first, last, months } = WholeDays::of(tz, spec.interval, spec.from, spec.to);
     let slices = spec.slices().filter(|_| first < last);
     let Some((buckets, total)) = &slices else {
         return Combined { zone: tz.name(), parts: whole(Gate::Always).into() }.counts(conn, sink).await;
     };
     let (start, end) = (local_midnight(tz, first).with_timezone(&Utc), local_midnight(tz, last).with_timezone(&Utc));
-    let months = matches!(spec.interval, Interval::Month | Interval::Quarter | Interval::Year)
-        .then(|| {
-            let m_from = Interval::Month.floor(first);
-            let m_from = if m_from == first { first } else { Interval::Month.next(m_from) };
-            (m_from, Interval::Month.floor(last))
-        })
-        .filter(|(a, b)| a < b);
     let days = Days { zone: tz.name(), basis: spec.basis, first, last, months };
     let mut parts = vec![
         (Gate::RolledUp, Part::Single(SingleQuery { spec, days: &days, single: buckets, total: false })),

@@ -28,52 +28,17 @@ async fn void(app: &TestApp, claim: &str, if_match: Option<&str>, body: &Value) 
     app.send(req).await
 }
 
-/// 3 July 2025: Azerbaijan's MoD says Armenian units fired from near
-/// Basarkechar (Vardenis) at its positions in the Kalbajar direction;
-/// Armenia's MoD calls it false; the EU mission says it observed nothing.
+/// 3 July 2025 near Kalbajar: an accusation with its account, the denial,
+/// the EU mission's `not_observed` (the example `ceasefire seed --example`
+/// loads).
 fn kalbajar() -> Value {
-    json!({
-        "occurred_at": "2025-07-03T21:40:00+04:00",
-        "time_precision": "minute",
-        "type": "small_arms_fire",
-        "location": {"name": "Kalbajar direction", "country": "AZ", "precision": "district"},
-        "title": "Fire reported in the Kalbajar direction",
-        "claims": [
-            {"claimant": "az-mod", "stance": "accuses", "target": "am-armed-forces",
-             "stated_at": "2025-07-04T09:00:00+04:00",
-             "quote": "Units of the Armenian armed forces fired from positions near Basarkechar at our positions in the Kalbajar direction.",
-             "account": {"occurred_at": "2025-07-03T21:40:00+04:00", "type": "small_arms_fire",
-                         "origin": {"name": "Basarkechar (Vardenis)", "country": "AM"},
-                         "impact": {"name": "Kalbajar direction", "country": "AZ"}}},
-            {"claimant": "am-mod", "stance": "denies", "responds_to_index": 0,
-             "stated_at": "2025-07-04T10:30:00+04:00", "quote": "The report is not true."},
-            {"claimant": "euma", "stance": "not_observed", "stated_at": "2025-07-04T16:00:00+04:00",
-             "quote": "Our patrols in the area observed no shooting."}
-        ]
-    })
+    ceasefire::seed::example()[0].clone()
 }
 
-/// The next night, an exchange whose casualty figures the two ministries
+/// Two nights later, an exchange whose casualty figures the two ministries
 /// give differently.
 fn exchange() -> Value {
-    json!({
-        "occurred_at": "2025-07-05T02:10:00+04:00",
-        "type": "mortar_fire",
-        "location": {"name": "Kalbajar direction", "country": "AZ"},
-        "origin": {"name": "Basarkechar (Vardenis)", "country": "AM"},
-        "title": "Exchange of fire with casualties reported",
-        "claims": [
-            {"claimant": "az-mod", "stance": "accuses", "target": "am-armed-forces",
-             "stated_at": "2025-07-05T08:00:00+04:00",
-             "account": {"type": "mortar_fire", "origin": {"name": "Basarkechar", "country": "AM"},
-                         "casualties": {"killed_military": 1, "wounded_military": 2}, "violations": 3}},
-            {"claimant": "am-mod", "stance": "accuses", "target": "az-armed-forces",
-             "stated_at": "2025-07-05T09:00:00+04:00",
-             "account": {"type": "small_arms_fire", "origin": {"name": "Kalbajar direction", "country": "AZ"},
-                         "impact": {"name": "Vardenis", "country": "AM"},
-                         "casualties": {"killed_military": 0, "wounded_military": 2}}}
-        ]
-    })
+    ceasefire::seed::example()[1].clone()
 }
 
 #[tokio::test]

@@ -408,7 +408,7 @@ async fn expensive_reads_share_a_few_permits_per_client() {
         "/v1/incidents?include_deleted=true",
         "/v1/incidents?format=csv",
         "/v1/stats/incidents?group_by=type,country,verification,border_sector",
-        "/v1/stats/claims",
+        "/v1/stats/claims?denied=true",
     ] {
         let started = std::time::Instant::now();
         let res = app.get(path).await;
