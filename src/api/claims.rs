@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use uuid::Uuid;
 
 use super::auth::{AsEditor, AsReporter, CanRead};
-use super::common::{idempotency, page_response, parse_limit, Page};
+use super::common::{idempotency, page_response, page_response_as, parse_limit, Page};
 use super::cursor::{bad_cursor, Cursor};
 use super::extract::{clip, from_value, JsonValue, QueryParams};
 use super::filters::parse_time_param;
@@ -117,10 +117,15 @@ pub async fn get(state: web::Data<AppState>, _read: CanRead, id: web::Path<Strin
         ("include_deleted" = Option<bool>, Query, description = "Also claims of deleted incidents"),
         ("limit" = Option<i64>, Query, description = "1 to 1000, default 50", minimum = 1, maximum = 1000),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page, unchanged: cursors are signed, and one that does not verify is a 400"),
+        ("format" = Option<String>, Query, description = "`json` (default) or `csv`: the same page as flat columns, its account and void spelled out, the next page's URL in the `Link` header. Overrides `Accept`"),
     ),
     responses(
-        (status = 200, description = "A page of claims", body = Page<ClaimView>),
+        (status = 200, description = "A page of claims", content(
+            (Page<ClaimView> = "application/json"),
+            (String = "text/csv", example = "id,incident_id,claimant,stance,target,responds_to,stated_at,status,voided_at,voided_by,void_reason,account_occurred_at,account_time_precision,account_type,origin_name,origin_country,origin_lat,origin_lon,origin_place,impact_name,impact_country,impact_lat,impact_lon,impact_place,killed_military,killed_civilian,wounded_military,wounded_civilian,violations,quote,source_url,created_at\n"),
+        ), headers(("Link" = String, description = "`<…>; rel=\"next\"` when there is a next page"))),
         (status = 400, description = "Invalid query", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "The Accept header allows neither JSON nor CSV", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) -> ApiResult<HttpResponse> {
     let mut q = QueryParams::from_request(&req)?;
@@ -136,6 +141,12 @@ pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) 
         include_deleted: q.bool("include_deleted")?.unwrap_or(false),
     };
     let limit = parse_limit(q.one("limit")?)?;
+    let csv = match q.one("format")?.as_deref() {
+        Some("json") => false,
+        Some("csv") => true,
+        Some(other) => return Err(ApiError::bad_query("format", format!("`{}` is not json or csv", clip(other)))),
+        None => super::negotiate::negotiate(&req, &["application/json", "text/csv"])? == 1,
+    };
     let after = q.one("cursor")?.map(|c| Cursor::decode(&c, "claims", &state.cursor_key)).transpose()?;
     q.finish()?;
     let _permit = match filter.include_deleted {
@@ -153,6 +164,94 @@ pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) 
     } else {
         None
     };
-    let data = rows.iter().map(ClaimView::from_row).collect::<ApiResult<_>>()?;
+    let data: Vec<ClaimView> = rows.iter().map(ClaimView::from_row).collect::<ApiResult<_>>()?;
+    if csv {
+        let body = csv_page(&data)?;
+        return page_response_as(&req, body, "text/csv; charset=utf-8", next_cursor.as_deref(), more);
+    }
     page_response(&req, Page { data, next_cursor }, more)
+}
+
+/// The columns of the claims' CSV, in order.
+pub const CSV_COLUMNS: &[&str] = &[
+    "id",
+    "incident_id",
+    "claimant",
+    "stance",
+    "target",
+    "responds_to",
+    "stated_at",
+    "status",
+    "voided_at",
+    "voided_by",
+    "void_reason",
+    "account_occurred_at",
+    "account_time_precision",
+    "account_type",
+    "origin_name",
+    "origin_country",
+    "origin_lat",
+    "origin_lon",
+    "origin_place",
+    "impact_name",
+    "impact_country",
+    "impact_lat",
+    "impact_lon",
+    "impact_place",
+    "killed_military",
+    "killed_civilian",
+    "wounded_military",
+    "wounded_civilian",
+    "violations",
+    "quote",
+    "source_url",
+    "created_at",
+];
+
+/// Claims as CSV records under `CSV_COLUMNS`, text cells neutralized for
+/// spreadsheets.
+fn csv_page(claims: &[ClaimView]) -> ApiResult<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(CSV_COLUMNS).map_err(ApiError::internal)?;
+    for claim in claims {
+        let v = serde_json::to_value(claim).map_err(ApiError::internal)?;
+        let (a, void) = (&v["account"], &v["void"]);
+        let (o, i, c) = (&a["origin"], &a["impact"], &a["casualties"]);
+        let record = [
+            &v["id"],
+            &v["incident_id"],
+            &v["claimant"],
+            &v["stance"],
+            &v["target"],
+            &v["responds_to"],
+            &v["stated_at"],
+            &v["status"],
+            &void["at"],
+            &void["by"],
+            &void["reason"],
+            &a["occurred_at"],
+            &a["time_precision"],
+            &a["type"],
+            &o["name"],
+            &o["country"],
+            &o["lat"],
+            &o["lon"],
+            &o["place"],
+            &i["name"],
+            &i["country"],
+            &i["lat"],
+            &i["lon"],
+            &i["place"],
+            &c["killed_military"],
+            &c["killed_civilian"],
+            &c["wounded_military"],
+            &c["wounded_civilian"],
+            &a["violations"],
+            &v["quote"],
+            &v["source_url"],
+            &v["created_at"],
+        ];
+        w.write_record(record.iter().map(|x| super::export::cell(x))).map_err(ApiError::internal)?;
+    }
+    w.into_inner().map_err(ApiError::internal)
 }

@@ -68,16 +68,28 @@ pub fn parse_limit(raw: Option<String>) -> Result<i64, ApiError> {
 
 /// Answers a page with its `Link: rel="next"` header and an ETag.
 pub fn page_response<T: Serialize>(req: &HttpRequest, page: Page<T>, more: bool) -> Result<HttpResponse, ApiError> {
-    let next_link = page.next_cursor.as_ref().filter(|_| more).map(|c| {
+    let body = serde_json::to_vec(&page).map_err(ApiError::internal)?;
+    page_response_as(req, body, "application/json", page.next_cursor.as_deref(), more)
+}
+
+/// Answers a page already written as `body` in `content_type`, with its
+/// `Link: rel="next"` header and an ETag.
+pub fn page_response_as(
+    req: &HttpRequest,
+    body: Vec<u8>,
+    content_type: &str,
+    next_cursor: Option<&str>,
+    more: bool,
+) -> Result<HttpResponse, ApiError> {
+    let next_link = next_cursor.filter(|_| more).map(|c| {
         let mut params: Vec<(String, String)> = url::form_urlencoded::parse(req.query_string().as_bytes())
             .into_owned()
             .filter(|(k, _)| k != "cursor")
             .collect();
-        params.push(("cursor".into(), c.clone()));
+        params.push(("cursor".into(), c.to_string()));
         let qs = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
         format!("<{}?{}>; rel=\"next\"", req.path(), qs)
     });
-    let body = serde_json::to_vec(&page).map_err(ApiError::internal)?;
     let etag = body_etag(&body);
     if not_modified(req, &etag) {
         return Ok(HttpResponse::NotModified().insert_header((header::ETAG, etag)).finish());
@@ -85,10 +97,11 @@ pub fn page_response<T: Serialize>(req: &HttpRequest, page: Page<T>, more: bool)
     let mut res = HttpResponse::Ok();
     res.insert_header((header::ETAG, etag));
     res.insert_header((header::CACHE_CONTROL, "no-cache"));
+    res.insert_header((header::VARY, "Accept"));
     if let Some(link) = next_link {
         res.insert_header((header::LINK, link));
     }
-    Ok(res.content_type("application/json").body(body))
+    Ok(res.content_type(content_type).body(body))
 }
 
 /// A strong ETag derived from the body.

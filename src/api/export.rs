@@ -96,7 +96,7 @@ pub const CSV_COLUMNS: &[&str] = &[
 
 /// A CSV cell: text neutralized for spreadsheets (see
 /// `domain::spreadsheet`), numbers and booleans as they are.
-fn cell(v: &Value) -> String {
+pub(crate) fn cell(v: &Value) -> String {
     match v {
         Value::Null => String::new(),
         Value::String(s) => neutralize(s).into_owned(),

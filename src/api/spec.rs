@@ -54,6 +54,8 @@ fn refine(doc: &mut Value) {
     }
     let list = &mut paths["/v1/incidents"]["get"]["parameters"];
     set_param(list, "format", |p| p["schema"]["enum"] = json!(["json", "csv", "geojson", "ndjson"]));
+    let claims = &mut paths["/v1/claims"]["get"]["parameters"];
+    set_param(claims, "format", |p| p["schema"]["enum"] = json!(["json", "csv"]));
     // Repeated parameters: `?type=a&type=b` (or comma-separated values).
     if let Some(paths) = paths.as_object_mut() {
         for item in paths.values_mut() {

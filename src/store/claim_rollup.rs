@@ -93,6 +93,16 @@ impl ClaimQuery<'_> {
         Ok(())
     }
 
+    /// Reads the part only if the zone is rolled up (or only if it is
+    /// not): a condition PostgreSQL decides once, before reading.
+    fn gate<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>, rolled_up: bool) -> QueryResult<()> {
+        out.push_sql(if rolled_up { " AND EXISTS" } else { " AND NOT EXISTS" });
+        out.push_sql(" (SELECT FROM stat_zones WHERE zone = ");
+        out.push_bind_param::<Text, _>(self.spec.tz.name())?;
+        out.push_sql(")");
+        Ok(())
+    }
+
     fn instants<'b>(
         &self,
         out: &mut AstPass<'_, 'b, Pg>,
@@ -119,14 +129,9 @@ impl QueryFragment<Pg> for ClaimQuery<'_> {
         out.push_bind_param::<Array<Text>, _>(&self.sides.0)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<Text>, _>(&self.sides.1)?;
-        out.push_sql(") AS s(party, side)), rolled AS (SELECT EXISTS (SELECT FROM stat_zones WHERE zone = ");
-        out.push_bind_param::<Text, _>(zone)?;
-        out.push_sql(") AS yes), src AS (");
+        out.push_sql(") AS s(party, side)), src AS (");
         // Whole days and months from the rollups.
-        out.push_sql(&format!(
-            "SELECT day, {columns}, n, violations, killed, wounded FROM stat_claim, rolled \
-             WHERE rolled.yes AND zone = "
-        ));
+        out.push_sql(&format!("SELECT day, {columns}, n, violations, killed, wounded FROM stat_claim WHERE zone = "));
         out.push_bind_param::<Text, _>(zone)?;
         out.push_sql(&format!(" AND basis = '{basis}' AND "));
         match &self.months {
@@ -145,30 +150,32 @@ impl QueryFragment<Pg> for ClaimQuery<'_> {
             }
         }
         self.stances(&mut out, "stat_claim")?;
+        self.gate(&mut out, true)?;
         // The changes not folded yet, bucketed the same way.
         out.push_sql(&format!(
             " UNION ALL SELECT p.day, {columns}, p.sign::int8, p.sign * p.violations, p.sign * p.killed, \
              p.sign * p.wounded FROM (SELECT d.*, (d.{at} AT TIME ZONE "
         ));
         out.push_bind_param::<Text, _>(zone)?;
-        out.push_sql(")::date AS day FROM stat_claim_dirty d) p, rolled WHERE rolled.yes AND ");
+        out.push_sql(")::date AS day FROM stat_claim_dirty d) p WHERE ");
         day_range(&mut out, &self.first, &self.last)?;
         self.stances(&mut out, "p")?;
+        self.gate(&mut out, true)?;
         // The claims themselves: the parts of days at either end, or the
-        // whole range in a zone that is not rolled up.
-        out.push_sql(&format!(" UNION ALL SELECT (c.{at} AT TIME ZONE "));
-        out.push_bind_param::<Text, _>(zone)?;
-        out.push_sql(&format!(
-            ")::date, {columns}, 1::int8, c.violations, c.killed, c.wounded FROM stat_claim_current c, rolled \
-             WHERE ((rolled.yes AND ("
-        ));
-        self.instants(&mut out, at, &spec.from, &self.start)?;
-        out.push_sql(" OR ");
-        self.instants(&mut out, at, &self.end, &spec.to)?;
-        out.push_sql(")) OR (NOT rolled.yes AND ");
-        self.instants(&mut out, at, &spec.from, &spec.to)?;
-        out.push_sql("))");
-        self.stances(&mut out, "c")?;
+        // whole range in a zone that is not rolled up. Each a plain range,
+        // read from the index on the date.
+        for (from, to, rolled_up) in
+            [(&spec.from, &self.start, true), (&self.end, &spec.to, true), (&spec.from, &spec.to, false)]
+        {
+            out.push_sql(&format!(" UNION ALL SELECT (c.{at} AT TIME ZONE "));
+            out.push_bind_param::<Text, _>(zone)?;
+            out.push_sql(&format!(
+                ")::date, {columns}, 1::int8, c.violations, c.killed, c.wounded FROM stat_claim_current c WHERE "
+            ));
+            self.instants(&mut out, at, from, to)?;
+            self.stances(&mut out, "c")?;
+            self.gate(&mut out, rolled_up)?;
+        }
         out.push_sql(") ");
 
         let measure = match spec.measure {

@@ -243,6 +243,24 @@ async fn a_voided_claim_stays_listed_and_counts_nowhere() {
         vec![denial.clone()]
     );
     assert_eq!(app.get("/v1/claims?status=standing").await.body["data"].as_array().unwrap().len(), 2);
+    // The CSV of the claims spells out status, void and account.
+    let csv_answer =
+        app.send(app.client.get(app.url(&format!("/v1/claims?incident_id={id}"))).header("Accept", "text/csv")).await;
+    assert_eq!(csv_answer.status, 200, "{}", csv_answer.text);
+    assert!(csv_answer.content_type().starts_with("text/csv"));
+    let mut reader = csv::Reader::from_reader(csv_answer.text.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    let rows: Vec<BTreeMap<String, String>> =
+        reader.records().map(|r| header.iter().cloned().zip(r.unwrap().iter().map(String::from)).collect()).collect();
+    assert_eq!(rows.len(), 3);
+    let statuses: Vec<&str> = rows.iter().map(|r| r["status"].as_str()).collect();
+    assert_eq!(statuses, ["standing", "voided", "standing"]);
+    assert_eq!(rows[1]["void_reason"], "Entered against the wrong incident.");
+    assert_eq!((rows[0]["origin_country"].as_str(), rows[0]["impact_name"].as_str()), ("AM", "Kalbajar direction"));
+    assert_eq!(rows[1]["origin_country"], "", "no account: empty cells");
+    let paged = app.get(&format!("/v1/claims?incident_id={id}&format=csv&limit=2")).await;
+    assert!(paged.header("link").is_some_and(|l| l.contains("rel=\"next\"") && l.contains("format=csv")));
+    assert_eq!(paged.text.lines().count(), 3, "a header and two claims");
     let counts = app.get("/v1/stats/claims?interval=year&from=2025-01-01&to=2026-01-01&group_by=stance").await;
     let stances: Vec<&str> =
         counts.body["buckets"].as_array().unwrap().iter().map(|b| b["stance"].as_str().unwrap()).collect();
