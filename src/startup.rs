@@ -55,7 +55,7 @@ impl Application {
         ));
         let folded = prometheus::IntCounter::new(
             "ceasefire_stats_folded_total",
-            "Incident changes folded into the rollups of the counts by this instance",
+            "Changes (of incidents or of claims, whichever queue was longer in each step) folded into the rollups of the counts by this instance",
         )?;
         tokio::spawn(crate::store::rollup::keep_folding(pool.clone(), folded.clone(), Duration::from_secs(1)));
         let incidents = prometheus::IntGauge::new("ceasefire_incidents", "Incidents recorded and not deleted")?;
