@@ -31,3 +31,5 @@ ALTER TABLE claims ADD CONSTRAINT claims_stance_check
 ALTER TABLE incidents
     DROP COLUMN direction, DROP COLUMN cross_border, DROP COLUMN divergent, DROP COLUMN origin_name,
     DROP COLUMN origin_country, DROP COLUMN origin_lat, DROP COLUMN origin_lon, DROP COLUMN origin_place;
+DROP TRIGGER claims_check ON claims;
+CREATE TRIGGER claims_check BEFORE INSERT OR UPDATE ON claims FOR EACH ROW EXECUTE FUNCTION check_claim();

@@ -20,6 +20,14 @@ CREATE INDEX incidents_origin_country ON incidents (origin_country, occurred_at)
 CREATE INDEX incidents_cross_border ON incidents (occurred_at) WHERE cross_border;
 CREATE INDEX incidents_divergent ON incidents (occurred_at) WHERE divergent;
 
+-- The rules that span rows (check_claim) concern who says what to whom:
+-- checked when those columns are written, not when the derived ones are
+-- (a re-parented party may since share a side with an old accusation's
+-- target, and that must not block deriving its status or voiding it).
+DROP TRIGGER claims_check ON claims;
+CREATE TRIGGER claims_check BEFORE INSERT OR UPDATE OF incident_id, claimant, stance, target, responds_to ON claims
+    FOR EACH ROW EXECUTE FUNCTION check_claim();
+
 -- Observers' stances.
 ALTER TABLE claims DROP CONSTRAINT claims_stance_check;
 ALTER TABLE claims ADD CONSTRAINT claims_stance_check

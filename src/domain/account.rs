@@ -185,8 +185,8 @@ pub enum Stated {
     /// Free text and coordinates: shown, never a disagreement (spellings
     /// and fixes differ without the facts differing).
     Loose(serde_json::Value),
-    /// A time disagrees with another when they lie further apart than the
-    /// coarser of their precisions (a minute, an hour, a day, 7 days, 31 days).
+    /// A time stands for the period its precision gives it (`period_end`);
+    /// two disagree when their periods do not overlap.
     Time(DateTime<Utc>, TimePrecision),
 }
 
@@ -199,20 +199,27 @@ impl Stated {
     }
 
     fn disagrees(&self, other: &Stated) -> bool {
-        fn span(p: TimePrecision) -> i64 {
-            match p {
-                TimePrecision::Minute => 60,
-                TimePrecision::Hour => 3_600,
-                TimePrecision::Day => 86_400,
-                TimePrecision::Week => 7 * 86_400,
-                TimePrecision::Month => 31 * 86_400,
-            }
-        }
         match (self, other) {
             (Stated::Exact(a), Stated::Exact(b)) => a != b,
-            (Stated::Time(a, pa), Stated::Time(b, pb)) => (*a - *b).num_seconds().abs() >= span(*pa).max(span(*pb)),
+            (Stated::Time(a, pa), Stated::Time(b, pb)) => {
+                let (end_a, end_b) = (period_end(*a, *pa), period_end(*b, *pb));
+                end_a <= *b || end_b <= *a
+            }
             _ => false,
         }
+    }
+}
+
+/// The end of the period a time stated with precision `p` stands for:
+/// from the time given, a minute, an hour, a day, 7 days or a calendar
+/// month later.
+fn period_end(t: DateTime<Utc>, p: TimePrecision) -> DateTime<Utc> {
+    match p {
+        TimePrecision::Minute => t + chrono::Duration::minutes(1),
+        TimePrecision::Hour => t + chrono::Duration::hours(1),
+        TimePrecision::Day => t + chrono::Duration::days(1),
+        TimePrecision::Week => t + chrono::Duration::days(7),
+        TimePrecision::Month => t.checked_add_months(chrono::Months::new(1)).unwrap_or(t + chrono::Duration::days(31)),
     }
 }
 
@@ -252,9 +259,11 @@ pub struct Accounts {
     pub fields: BTreeMap<String, Vec<StatedValue>>,
     /// The fields on which two standing claimants disagree, sorted. Names
     /// and coordinates are shown but never make a field divergent (the
-    /// same place is spelled and fixed differently); times disagree when
-    /// further apart than the coarser of their precisions; every other
-    /// field when the values differ.
+    /// same place is spelled and fixed differently); a time stands for the
+    /// period its precision gives it (from the time given, a minute, an
+    /// hour, a day, 7 days or a calendar month long) and two disagree when
+    /// their periods do not overlap; every other field when the values
+    /// differ.
     pub divergent: Vec<String>,
 }
 
@@ -334,6 +343,14 @@ mod tests {
         let ids = (Uuid::from_u128(1), Uuid::from_u128(2));
         assert!(!Accounts::of([(ids.0, "x", &a), (ids.1, "y", &b)]).divergent.contains(&"occurred_at".to_string()));
         assert!(Accounts::of([(ids.0, "x", &a), (ids.1, "y", &c)]).divergent.contains(&"occurred_at".to_string()));
+        // June and July are two months, though 30 days apart.
+        let june = account(json!({"occurred_at": "2025-06-01T00:00:00Z", "time_precision": "month"}));
+        let july = account(json!({"occurred_at": "2025-07-01T00:00:00Z", "time_precision": "month"}));
+        let mid_june = account(json!({"occurred_at": "2025-06-20T08:00:00Z"}));
+        let of = |x: &Account, y: &Account| Accounts::of([(ids.0, "x", x), (ids.1, "y", y)]).is_divergent();
+        assert!(of(&june, &july));
+        assert!(!of(&june, &mid_june));
+        assert!(of(&july, &mid_june));
     }
 
     #[test]

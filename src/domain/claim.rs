@@ -86,7 +86,8 @@ pub struct ClaimView {
     pub source_url: Option<String>,
     /// What the claimant says happened, when it said.
     pub account: Option<Account>,
-    /// Only `standing` claims count, in attribution and in counts.
+    /// Only `standing` claims count, in attribution and in counts
+    /// (retractions, standing or not, count nowhere).
     pub status: ClaimStatus,
     /// Set when an editor voided the claim.
     pub void: Option<Void>,

@@ -115,7 +115,7 @@ vocabulary!(
 vocabulary!(
     /// Where a claim stands.
     ///
-    /// - `standing`: it counts
+    /// - `standing`: neither withdrawn nor voided; it counts, unless it is itself a `retracts`
     /// - `retracted`: a standing `retracts` by its claimant answers it
     /// - `voided`: an editor marked it mis-entered (`POST /v1/claims/{id}/void`)
     ClaimStatus { Standing = "standing", Retracted = "retracted", Voided = "voided" }

@@ -360,9 +360,13 @@ pub fn prepare_exported(
     if kept.version < 1 {
         errors.push(FieldError::new("/version", "a version is 1 or more"));
     }
-    // Claims in the order given, each checked against those before it.
+    // Each claim checked against those before it, the claims it answers
+    // first: an export lists them by date, and an undated answer is dated
+    // by its incident, often before what it answers. (Errors still point
+    // at each claim's place in the file.)
     let mut rows: Vec<ClaimRow> = Vec::with_capacity(claims.len());
-    for (i, c) in claims.iter().enumerate() {
+    for i in answered_first(&claims, |c| (c.id, c.responds_to)) {
+        let c = &claims[i];
         if c.incident_id != kept.id {
             errors.push(FieldError::new(format!("/claims/{i}/incident_id"), "not this incident's id"));
         }
@@ -413,6 +417,33 @@ pub fn prepare_exported(
     assemble(&fields, meta, rows, h).map(Some)
 }
 
+/// The indices of `items` in an order where each item comes after the one
+/// it answers (`key` gives an item's id and the id it answers), otherwise
+/// as given; an answer to no item of the list, or a cycle, keeps its place
+/// at the end (and fails the checks there).
+fn answered_first<T>(items: &[T], key: impl Fn(&T) -> (Uuid, Option<Uuid>)) -> Vec<usize> {
+    let ids: std::collections::HashSet<Uuid> = items.iter().map(|c| key(c).0).collect();
+    let mut placed: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
+    let mut order: Vec<usize> = Vec::with_capacity(items.len());
+    let mut waiting: Vec<usize> = (0..items.len()).collect();
+    loop {
+        let before = order.len();
+        waiting.retain(|&i| {
+            let (id, answers) = key(&items[i]);
+            let ready = answers.is_none_or(|a| placed.contains(&a) || !ids.contains(&a));
+            if ready {
+                placed.insert(id);
+                order.push(i);
+            }
+            !ready
+        });
+        if waiting.is_empty() || order.len() == before {
+            order.extend(waiting);
+            return order;
+        }
+    }
+}
+
 impl Prepared {
     pub fn id(&self) -> Uuid {
         self.record.row.id
@@ -420,5 +451,21 @@ impl Prepared {
 
     pub fn claim_count(&self) -> usize {
         self.record.claims.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_come_after_what_they_answer() {
+        let id = Uuid::from_u128;
+        // An undated denial (listed first) answers the accusation after it;
+        // a retraction answers the denial; one claim answers nothing here.
+        let items = [(id(2), Some(id(1))), (id(1), None), (id(3), Some(id(2))), (id(4), Some(id(9)))];
+        assert_eq!(answered_first(&items, |c| *c), [1, 3, 0, 2]);
+        let cycle = [(id(1), Some(id(2))), (id(2), Some(id(1)))];
+        assert_eq!(answered_first(&cycle, |c| *c), [0, 1]);
     }
 }

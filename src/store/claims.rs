@@ -63,8 +63,12 @@ pub struct AccountRow {
     pub violations: Option<i32>,
 }
 
+/// Claims per INSERT: PostgreSQL takes at most 65,535 bound values in a
+/// statement, and a claim row binds one per column (34).
+const PER_INSERT: usize = 65_535 / 34;
+
 pub async fn insert_many(mut conn: &Conn, rows: &[ClaimRow]) -> QueryResult<()> {
-    for chunk in rows.chunks(5000) {
+    for chunk in rows.chunks(PER_INSERT) {
         match chunk {
             // One row (a single POST): a statement of one shape, prepared
             // once per connection; a slice is planned on every call.

@@ -628,3 +628,30 @@ async fn the_example_is_seeded_once_and_shows_the_disagreement() {
     let denied = app.get("/v1/incidents?denied=true").await;
     assert_eq!(strings(&denied.body["data"][0]["attribution"]["not_observed_by"]), ["euma"]);
 }
+
+#[tokio::test]
+async fn a_full_batch_of_incidents_with_accounts_is_written_whole() {
+    let app = spawn_app().await;
+    app.seed().await;
+    // 1000 incidents of 2 claims with accounts: more claims than one
+    // statement can bind, so they go in several.
+    let items: Vec<Value> = (0..1000)
+        .map(|i| {
+            let mut incident = exchange();
+            incident["external_ids"] = json!({"test": format!("n{i}")});
+            incident
+        })
+        .collect();
+    let created = app.post("/v1/incidents/batch", &json!({"incidents": items})).await;
+    assert_eq!(created.status, 201, "{}", &created.text[..created.text.len().min(500)]);
+    assert_eq!(app.sql_count("SELECT count(*) AS n FROM claims WHERE killed_military IS NOT NULL").await, 2000);
+    let res =
+        app.get("/v1/stats/claims?interval=year&from=2025-01-01&to=2026-01-01&measure=killed&group_by=claimant").await;
+    let killed: BTreeMap<String, i64> = res.body["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| (b["claimant"].as_str().unwrap().to_string(), b["value"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(killed, BTreeMap::from([("am-mod".into(), 0), ("az-mod".into(), 1000)]));
+}
