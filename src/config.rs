@@ -5,6 +5,13 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// What an import does with an incident that exists already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnExisting {
+    Fail,
+    Skip,
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "ceasefire",
@@ -48,6 +55,10 @@ pub enum Command {
     Import {
         /// The file; CSV or NDJSON, told apart by extension or content.
         file: String,
+        /// What to do with an incident whose id is in the database already:
+        /// refuse the whole file (`fail`), leave the stored one (`skip`).
+        #[arg(long, value_enum, default_value_t = OnExisting::Fail)]
+        on_existing: OnExisting,
         #[command(flatten)]
         database: DatabaseArgs,
     },

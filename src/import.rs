@@ -1,6 +1,8 @@
 //! `ceasefire import FILE`: loads incidents from this service's own CSV or
 //! NDJSON export. Every record is checked first and each bad one reported
 //! with its line and field; then all are loaded in one transaction, or none.
+//! Incidents that exist already fail the file, or are skipped
+//! (`--on-existing skip`); the end says what was inserted and skipped.
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
@@ -12,6 +14,7 @@ use diesel_async::AsyncConnection;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
+use crate::config::OnExisting;
 use crate::db::DbPool;
 use crate::domain::actor::Actor;
 use crate::error::ApiError;
@@ -132,13 +135,19 @@ fn records(path: &Path, format: Format) -> anyhow::Result<Records> {
                 Err(e) => Some(Err((line_no, format!("unreadable: {e}")))),
                 Ok(l) if l.trim().is_empty() => None,
                 Ok(l) => Some(
-                    serde_json::from_str(&l).map(|v| (line_no, v)).map_err(|e| (line_no, format!("not JSON: {e}"))),
+                    serde_json::from_str(l.trim_start_matches('\u{feff}'))
+                        .map(|v| (line_no, v))
+                        .map_err(|e| (line_no, format!("not JSON: {e}"))),
                 ),
             }
         })),
         Format::Csv => {
             let mut reader = csv::ReaderBuilder::new().from_reader(file);
             let header = reader.headers().context("reading the CSV header")?.clone();
+            // Lines counted here from the bytes: the reader's own count
+            // runs one behind after CRLF line ends (what spreadsheets and
+            // Python's csv module write).
+            let mut lines = LineCounter::new(std::fs::File::open(path)?);
             let mut failed = false;
             Box::new(reader.into_records().map_while(move |row| {
                 if failed {
@@ -146,12 +155,12 @@ fn records(path: &Path, format: Format) -> anyhow::Result<Records> {
                 }
                 Some(match row {
                     Ok(row) => {
-                        let line = row.position().map(|p| p.line()).unwrap_or(0);
+                        let line = row.position().map(|p| lines.line_at(p.byte())).unwrap_or(0);
                         csv_to_json(&header, &row).map(|v| (line, v)).map_err(|e| (line, e))
                     }
                     Err(e) => {
                         failed = true;
-                        Err((e.position().map(|p| p.line()).unwrap_or(0), format!("not CSV: {e}")))
+                        Err((e.position().map(|p| lines.line_at(p.byte())).unwrap_or(0), format!("not CSV: {e}")))
                     }
                 })
             }))
@@ -159,17 +168,62 @@ fn records(path: &Path, format: Format) -> anyhow::Result<Records> {
     })
 }
 
+/// The line of a byte offset in a file, for offsets asked in increasing
+/// order: reads the file once, counting line ends.
+struct LineCounter {
+    bytes: std::iter::Peekable<std::io::Bytes<BufReader<std::fs::File>>>,
+    /// Bytes read so far, and the line the next byte is on.
+    offset: u64,
+    line: u64,
+}
+
+impl LineCounter {
+    fn new(file: std::fs::File) -> Self {
+        LineCounter { bytes: BufReader::new(file).bytes().peekable(), offset: 0, line: 1 }
+    }
+
+    /// The line of the first character at or after `byte` that is not a
+    /// line end (where a record starts).
+    fn line_at(&mut self, byte: u64) -> u64 {
+        while self.offset < byte {
+            match self.bytes.next() {
+                Some(Ok(b'\n')) => self.line += 1,
+                Some(Ok(_)) => {}
+                _ => break,
+            }
+            self.offset += 1;
+        }
+        while let Some(Ok(b @ (b'\r' | b'\n'))) = self.bytes.peek() {
+            if *b == b'\n' {
+                self.line += 1;
+            }
+            self.bytes.next();
+            self.offset += 1;
+        }
+        self.line
+    }
+}
+
+/// What the exports that do not load are told.
+const LOADABLE: &str = "ceasefire import loads this service's CSV or NDJSON export \
+                        (GET /v1/incidents?format=csv or ?format=ndjson)";
+
 fn detect(path: &Path) -> anyhow::Result<Format> {
     let name = path.to_string_lossy().to_lowercase();
+    let mut start = [0u8; 256];
+    let n = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?.read(&mut start)?;
+    let head = String::from_utf8_lossy(&start[..n]);
+    if name.ends_with(".geojson") || head.contains("\"FeatureCollection\"") {
+        bail!("{} is GeoJSON, which is for maps and does not carry the claims: {LOADABLE}", path.display());
+    }
     if name.ends_with(".csv") {
         return Ok(Format::Csv);
     }
     if name.ends_with(".ndjson") || name.ends_with(".jsonl") {
         return Ok(Format::NdJson);
     }
-    let mut start = [0u8; 64];
-    let n = std::fs::File::open(path)?.read(&mut start)?;
-    Ok(if start[..n].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') { Format::NdJson } else { Format::Csv })
+    let first = head.trim_start_matches('\u{feff}').chars().find(|c| !c.is_whitespace());
+    Ok(if first == Some('{') { Format::NdJson } else { Format::Csv })
 }
 
 /// Copies standard input to a file, since the records are read twice.
@@ -199,27 +253,30 @@ fn progress(total: u64, what: &str) -> indicatif::ProgressBar {
 pub struct Summary {
     pub incidents: usize,
     pub claims: usize,
+    /// Incidents in the database already, left as they were.
+    pub skipped: usize,
 }
 
-pub async fn run(pool: &DbPool, file: &str) -> anyhow::Result<Summary> {
+pub async fn run(pool: &DbPool, file: &str, on_existing: OnExisting) -> anyhow::Result<Summary> {
     let started = Instant::now();
     let (path, spooled) = if file == "-" { (spool_stdin()?, true) } else { (PathBuf::from(file), false) };
-    let result = import(pool, &path).await;
+    let result = import(pool, &path, on_existing).await;
     if spooled {
         let _ = std::fs::remove_file(&path);
     }
     let summary = result?;
     eprintln!(
-        "imported {} incidents with {} claims from {} in {:.1} s",
+        "imported {} incidents with {} claims from {} in {:.1} s; skipped {} that existed already",
         summary.incidents,
         summary.claims,
         if file == "-" { "standard input" } else { file },
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        summary.skipped,
     );
     Ok(summary)
 }
 
-async fn import(pool: &DbPool, path: &Path) -> anyhow::Result<Summary> {
+async fn import(pool: &DbPool, path: &Path, on_existing: OnExisting) -> anyhow::Result<Summary> {
     let format = detect(path)?;
     let mut conn = pool.get().await?;
     let h = crate::store::parties::hierarchy(&conn).await?;
@@ -254,9 +311,14 @@ async fn import(pool: &DbPool, path: &Path) -> anyhow::Result<Summary> {
         }
     }
     bar.finish_and_clear();
+    let mut existing: HashSet<Uuid> = HashSet::new();
     for chunk in ids.chunks(10_000) {
-        let existing = crate::store::incidents::existing(&mut conn, chunk).await?;
-        problems.extend(existing.iter().map(|id| format!("incident {id} exists already in the database")));
+        existing.extend(crate::store::incidents::existing(&mut conn, chunk).await?);
+    }
+    if on_existing == OnExisting::Fail {
+        problems.extend(existing.iter().map(|id| {
+            format!("incident {id} exists already in the database (--on-existing skip leaves those as they are)")
+        }));
     }
     if !problems.is_empty() {
         for p in problems.iter().take(100) {
@@ -264,6 +326,12 @@ async fn import(pool: &DbPool, path: &Path) -> anyhow::Result<Summary> {
         }
         if problems.len() > 100 {
             eprintln!("... and {} more", problems.len() - 100);
+        }
+        if problems.iter().any(|p| p.contains(": no party `")) {
+            eprintln!(
+                "hint: the parties these incidents name are not in this database: load the reference parties \
+                 with `ceasefire seed`, or create the others (POST /v1/parties) before importing"
+            );
         }
         bail!("{} problem(s) in {}; nothing was imported", problems.len(), path.display());
     }
@@ -277,17 +345,26 @@ async fn import(pool: &DbPool, path: &Path) -> anyhow::Result<Summary> {
             let mut summary = Summary::default();
             loop {
                 let mut batch: Vec<Prepared> = Vec::with_capacity(BATCH);
+                let mut read = 0;
                 for record in rows.by_ref().take(BATCH) {
+                    read += 1;
                     let (line, value) = record.map_err(|(line, e)| anyhow::anyhow!("line {line}: {e}"))?;
                     let mut errors = Vec::new();
                     let p = prepare_exported(value, &h, &mut errors)
                         .map_err(|e| anyhow::anyhow!("line {line}: {}", e.detail))?
                         .with_context(|| format!("line {line} changed while it was being imported"))?;
+                    if existing.contains(&p.id()) {
+                        summary.skipped += 1;
+                        continue;
+                    }
                     summary.claims += p.claim_count();
                     batch.push(p);
                 }
-                if batch.is_empty() {
+                if read == 0 {
                     return Ok(summary);
+                }
+                if batch.is_empty() {
+                    continue;
                 }
                 insert_prepared(conn, &batch, &actor, "import")
                     .await

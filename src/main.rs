@@ -49,11 +49,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }),
-        Command::Import { file, database } => actix_web::rt::System::new().block_on(async move {
+        Command::Import { file, on_existing, database } => actix_web::rt::System::new().block_on(async move {
             let url = db::resolve_url(&database)?;
             db::run_migrations_blocking(&url)?;
             let pool = db::build_pool(&url, &database)?;
-            ceasefire::import::run(&pool, &file).await?;
+            ceasefire::import::run(&pool, &file, on_existing).await?;
             Ok(())
         }),
         Command::RollupZones { set, database } => actix_web::rt::System::new().block_on(async move {

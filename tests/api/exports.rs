@@ -306,3 +306,75 @@ async fn metrics_count_requests_by_route() {
         assert!(value.parse::<f64>().is_ok() || value == "+Inf", "{l}");
     }
 }
+
+fn import_with(app: &TestApp, file: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_ceasefire"))
+        .arg("import")
+        .args(args)
+        .arg(file)
+        .env("DATABASE_URL", url_for(&app.db_name))
+        .output()
+        .unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// What spreadsheets and scripts do to a file, and the ordinary mistakes:
+/// CRLF line ends and a byte-order mark, a bad row, an unseeded database,
+/// a GeoJSON file, the same file twice.
+#[tokio::test]
+async fn an_import_forgives_the_ordinary_and_says_what_it_did() {
+    let app = spawn_app().await;
+    sample(&app).await;
+    let dir = std::env::temp_dir().join(format!("ceasefire-forgiving-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let exported = app.get("/v1/incidents?format=csv").await.text;
+    // As Excel or Python's csv module writes it: CRLF, and a BOM.
+    let crlf = format!("\u{feff}{}", exported.replace("\r\n", "\n").replace('\n', "\r\n"));
+    let good = dir.join("crlf.csv");
+    std::fs::write(&good, &crlf).unwrap();
+
+    // A bad row is reported on the line where its record starts.
+    let bad_text = crlf.replacen(",mortar_fire,", ",mortar_fires,", 1);
+    let record_start = bad_text[..bad_text.find(",mortar_fires,").unwrap()].rfind("\r\n").unwrap();
+    let line = bad_text[..record_start].matches('\n').count() + 2;
+    let bad = dir.join("bad.csv");
+    std::fs::write(&bad, &bad_text).unwrap();
+    let target = spawn_app().await;
+    target.seed().await;
+    let (ok, stderr) = import_with(&target, &bad, &[]);
+    assert!(!ok);
+    assert!(stderr.contains(&format!("line {line}: /type")), "expected line {line}: {stderr}");
+
+    // An unseeded database: the file names parties it does not have.
+    let unseeded = spawn_app().await;
+    let (ok, stderr) = import_with(&unseeded, &good, &[]);
+    assert!(!ok);
+    assert!(stderr.contains("no party `am-mod`") && stderr.contains("ceasefire seed"), "{stderr}");
+
+    // GeoJSON is for maps: said in a sentence, whatever the file is called.
+    let geojson = dir.join("all.json");
+    std::fs::write(&geojson, app.get("/v1/incidents?format=geojson").await.text).unwrap();
+    let (ok, stderr) = import_with(&target, &geojson, &[]);
+    assert!(!ok);
+    assert!(stderr.contains("is GeoJSON") && stderr.contains("format=ndjson"), "{stderr}");
+
+    // The good file loads; again, it fails whole, or skips what exists.
+    let (ok, stderr) = import_with(&target, &good, &[]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("imported 30 incidents"), "{stderr}");
+    let before = target.row_counts().await;
+    let (ok, stderr) = import_with(&target, &good, &[]);
+    assert!(!ok && stderr.contains("exists already") && stderr.contains("--on-existing skip"), "{stderr}");
+    let (ok, stderr) = import_with(&target, &good, &["--on-existing", "skip"]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("imported 0 incidents") && stderr.contains("skipped 30"), "{stderr}");
+    assert_eq!(target.row_counts().await, before);
+    let ids = |body: &Value| -> Vec<String> {
+        body["data"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(
+        ids(&target.get("/v1/incidents?limit=100").await.body),
+        ids(&app.get("/v1/incidents?limit=100").await.body)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -631,3 +631,23 @@ async fn count_without_to_includes_writes_answered_before_it() {
     let after = after.await.unwrap();
     assert_eq!(total(&after), 2, "a count asked after a write's 201 must include it: {after}");
 }
+
+#[tokio::test]
+async fn an_answer_says_when_its_first_or_last_period_is_cut() {
+    let app = spawn_app().await;
+    for (query, first, last) in [
+        ("interval=week&from=2025-07-01&to=2025-07-15", true, true),
+        ("interval=week&from=2025-06-30&to=2025-07-14", false, false),
+        ("interval=week&from=2025-06-30&tz=Asia/Baku&to=2025-07-14", false, false),
+        ("interval=week&from=2025-06-30T00:00:00Z&tz=Asia/Baku&to=2025-07-14", true, false),
+        ("interval=month&from=2025-01-01&to=2025-03-15", false, true),
+    ] {
+        let res = app.get(&format!("/v1/stats/incidents?{query}")).await;
+        assert_eq!(res.status, 200, "{query}: {}", res.text);
+        assert_eq!(
+            (res.body["first_period_partial"].as_bool(), res.body["last_period_partial"].as_bool()),
+            (Some(first), Some(last)),
+            "{query}"
+        );
+    }
+}

@@ -46,6 +46,13 @@ pub struct Stats {
     /// `occurred` or `reported` for incidents; `stated` or `occurred` for claims.
     pub by: String,
     pub group_by: Vec<String>,
+    /// The first period starts before `from`: its buckets count only the
+    /// part of it from `from` on (a week of `interval=week` begins on a
+    /// Monday, whatever day `from` is).
+    pub first_period_partial: bool,
+    /// The last period ends after `to`: its buckets count only the part
+    /// before `to`.
+    pub last_period_partial: bool,
     pub buckets: Vec<Bucket>,
     /// The measure over the whole range, each incident (or claim) once,
     /// however many groups it falls in.

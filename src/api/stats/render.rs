@@ -32,7 +32,13 @@ impl Answer<'_> {
         let bytes = match format {
             Format::Json => {
                 let names: Vec<&str> = request.group_by.iter().map(|d| d.name()).collect();
+                let tz = request.tz;
                 let body = StatsOut {
+                    first_period_partial: self.periods.first().is_some_and(|p| local_midnight(tz, *p) != request.from),
+                    last_period_partial: self
+                        .periods
+                        .last()
+                        .is_some_and(|p| local_midnight(tz, request.interval.next(*p)) != request.to),
                     interval: request.interval,
                     tz: request.tz.name(),
                     from: request.from.with_timezone(&request.tz).to_rfc3339(),
@@ -64,6 +70,8 @@ struct StatsOut<'a> {
     measure: &'static str,
     by: &'static str,
     group_by: &'a [&'a str],
+    first_period_partial: bool,
+    last_period_partial: bool,
     buckets: Buckets<'a>,
     total: i64,
 }
