@@ -1,6 +1,7 @@
 //! Exports of `GET /v1/incidents`: CSV, GeoJSON and NDJSON, streamed a
 //! chunk at a time from the database in constant memory.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -13,6 +14,7 @@ use super::expensive::{release_when_stalled, ExpensivePermit};
 use crate::db::{DbConn, DbPool};
 use crate::domain::incident::IncidentView;
 use crate::domain::spreadsheet::neutralize;
+use crate::domain::{ClaimStatus, Stance};
 use crate::error::{ApiError, ApiResult};
 use crate::store::incidents as store;
 use crate::store::listing::{self, IncidentFilter, Order, Position};
@@ -48,6 +50,9 @@ impl ExportFormat {
 /// The columns of the CSV export, in order. Party lists are `;`-joined
 /// slugs, `divergent` the `;`-joined divergent account fields; `sources`,
 /// `external_ids` and `claims` (with their accounts and status) hold JSON.
+/// For people: the accusers' and accused's names, the first standing
+/// accusation and denial (claimant, date, quote), and how many standing
+/// claims of each stance (import ignores these).
 pub const CSV_COLUMNS: &[&str] = &[
     "id",
     "version",
@@ -86,6 +91,21 @@ pub const CSV_COLUMNS: &[&str] = &[
     "denied",
     "disputed",
     "divergent",
+    "accuser_names",
+    "accused_names",
+    "first_accuser",
+    "first_accusation_stated_at",
+    "first_accusation_quote",
+    "first_denier",
+    "first_denial_stated_at",
+    "first_denial_quote",
+    "accusations",
+    "denials",
+    "confirmations",
+    "acknowledgements",
+    "observations",
+    "not_observed",
+    "retractions",
     "sources",
     "external_ids",
     "claims",
@@ -107,13 +127,34 @@ pub(crate) fn cell(v: &Value) -> String {
     }
 }
 
-/// One incident as a CSV record, in `CSV_COLUMNS` order.
-pub fn csv_record(view: &IncidentView) -> Result<Vec<String>, ApiError> {
+/// One incident as a CSV record, in `CSV_COLUMNS` order; `names` gives
+/// parties' names (a party missing from it is shown by its slug).
+pub fn csv_record(view: &IncidentView, names: &HashMap<String, String>) -> Result<Vec<String>, ApiError> {
     let v = serde_json::to_value(view).map_err(ApiError::internal)?;
     let loc = &v["location"];
     let cas = &v["casualties"];
     let a = &v["attribution"];
     let origin = &v["origin"];
+    let name_list = |slugs: &Value| -> Value {
+        Value::Array(
+            slugs
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(|p| Value::String(names.get(p).cloned().unwrap_or_else(|| p.to_string())))
+                .collect(),
+        )
+    };
+    // Readable columns from the standing claims, oldest first.
+    let standing = || view.claims.iter().filter(|c| c.status == ClaimStatus::Standing);
+    let first = |stance: Stance, field: &str| -> Value {
+        standing()
+            .find(|c| c.stance == stance)
+            .and_then(|c| serde_json::to_value(c).ok())
+            .map_or(Value::Null, |c| c[field].clone())
+    };
+    let count = |stance: Stance| standing().filter(|c| c.stance == stance).count().to_string();
     let json_cell = |x: &Value| x.to_string();
     Ok(vec![
         cell(&v["id"]),
@@ -153,6 +194,21 @@ pub fn csv_record(view: &IncidentView) -> Result<Vec<String>, ApiError> {
         cell(&a["denied"]),
         cell(&a["disputed"]),
         cell(&v["accounts"]["divergent"]),
+        cell(&name_list(&a["accusers"])),
+        cell(&name_list(&a["accused"])),
+        cell(&first(Stance::Accuses, "claimant")),
+        cell(&first(Stance::Accuses, "stated_at")),
+        cell(&first(Stance::Accuses, "quote")),
+        cell(&first(Stance::Denies, "claimant")),
+        cell(&first(Stance::Denies, "stated_at")),
+        cell(&first(Stance::Denies, "quote")),
+        count(Stance::Accuses),
+        count(Stance::Denies),
+        count(Stance::Confirms),
+        count(Stance::Acknowledges),
+        count(Stance::Observes),
+        count(Stance::NotObserved),
+        count(Stance::Retracts),
         json_cell(&v["sources"]),
         json_cell(&v["external_ids"]),
         json_cell(&v["claims"]),
@@ -180,21 +236,20 @@ pub fn feature(view: &IncidentView) -> Result<Option<Value>, ApiError> {
 
 /// `wrote_feature` carries across chunks whether a GeoJSON feature came
 /// before (so the next one needs a comma).
-fn chunk_bytes(
-    format: ExportFormat,
-    views: &[IncidentView],
-    first: bool,
-    wrote_feature: &mut bool,
-) -> Result<Vec<u8>, ApiError> {
+fn chunk_bytes(s: &ExportState, views: &[IncidentView], wrote_feature: &mut bool) -> Result<Vec<u8>, ApiError> {
+    let (format, first) = (s.format, s.first);
     let mut out = Vec::new();
     match format {
         ExportFormat::Csv => {
+            if first && s.bom {
+                out.extend_from_slice("\u{feff}".as_bytes());
+            }
             let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(&mut out);
             if first {
                 w.write_record(CSV_COLUMNS).map_err(ApiError::internal)?;
             }
             for view in views {
-                w.write_record(csv_record(view)?).map_err(ApiError::internal)?;
+                w.write_record(csv_record(view, &s.names)?).map_err(ApiError::internal)?;
             }
             w.flush().map_err(ApiError::internal)?;
         }
@@ -239,6 +294,10 @@ struct ExportState {
     /// A GeoJSON feature has been written (the next needs a comma).
     wrote_feature: bool,
     done: bool,
+    /// Parties' names, for the readable CSV columns.
+    names: HashMap<String, String>,
+    /// A CSV starts with a byte-order mark (for Excel).
+    bom: bool,
 }
 
 /// An export's connection (in its snapshot) and its expensive-read permit.
@@ -268,6 +327,8 @@ pub fn stream(
     order: Order,
     format: ExportFormat,
     permit: ExpensivePermit,
+    names: HashMap<String, String>,
+    bom: bool,
 ) -> impl Stream<Item = Result<Bytes, ApiError>> {
     let held = Arc::new(tokio::sync::Mutex::new(Some(Held { snapshot: Snapshot::default(), _permit: permit })));
     let last_read = Arc::new(AtomicU64::new(0));
@@ -285,6 +346,8 @@ pub fn stream(
         first: true,
         wrote_feature: false,
         done: false,
+        names,
+        bom,
     };
     futures_util::stream::unfold(state, |mut s| async move {
         if s.done {
@@ -327,7 +390,9 @@ async fn next_chunk(s: &mut ExportState) -> Result<Vec<u8>, ApiError> {
     drop(guard);
     s.last_read.store(s.started.elapsed().as_secs(), Ordering::Relaxed);
     let views: Vec<IncidentView> = records.iter().map(IncidentView::from_record).collect::<ApiResult<_>>()?;
-    let mut bytes = chunk_bytes(s.format, &views, s.first, &mut s.wrote_feature)?;
+    let mut wrote_feature = s.wrote_feature;
+    let mut bytes = chunk_bytes(s, &views, &mut wrote_feature)?;
+    s.wrote_feature = wrote_feature;
     s.first = false;
     if last_page {
         s.done = true;

@@ -378,3 +378,27 @@ async fn an_import_forgives_the_ordinary_and_says_what_it_did() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The CSV a journalist opens: names beside slugs, the first accusation and
+/// denial spelled out, counts of each stance, a BOM on request.
+#[tokio::test]
+async fn the_csv_export_reads_without_the_json_columns() {
+    let app = spawn_app().await;
+    sample(&app).await;
+    let res = app.get("/v1/incidents?format=csv&bom=true&type=sniper_fire").await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert!(res.text.starts_with('\u{feff}'), "a byte-order mark for Excel");
+    let mut reader = csv::Reader::from_reader(res.text.trim_start_matches('\u{feff}').as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    let rows: Vec<std::collections::BTreeMap<String, String>> =
+        reader.records().map(|r| header.iter().cloned().zip(r.unwrap().iter().map(String::from)).collect()).collect();
+    assert_eq!(rows.len(), 15);
+    for row in &rows {
+        assert_eq!(row["accuser_names"], "Armed Forces of Armenia;Ministry of Defence of Armenia");
+        assert_eq!(row["first_accuser"], "am-mod");
+        assert_eq!(row["first_denier"], "az-mod");
+        assert_eq!((row["accusations"].as_str(), row["denials"].as_str()), ("2", "1"));
+        assert_eq!((row["confirmations"].as_str(), row["retractions"].as_str()), ("0", "0"));
+    }
+    app.get("/v1/incidents?format=ndjson&bom=true").await.assert_problem(400);
+}

@@ -22,6 +22,7 @@ use crate::store::listing::{self, Order, Position};
     params(crate::api::filters::RangeParams, crate::api::filters::IncidentFilterParams,
         ("limit" = Option<i64>, Query, description = "1 to 1000, default 50 (pages of JSON only)", minimum = 1, maximum = 1000),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page, unchanged (pages of JSON only): cursors are signed, and one that does not verify is a 400"),
+        ("bom" = Option<bool>, Query, description = "With `format=csv`: start the file with a UTF-8 byte-order mark, so that Excel reads it as UTF-8. `ceasefire import` reads past it"),
         ("format" = Option<String>, Query, description = "`json` (a page, default), or an export of every matching incident: `csv`, `geojson`, `ndjson`. Overrides `Accept`"),
     ),
     responses(
@@ -46,7 +47,11 @@ pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) 
         if raw.updated_since.is_some() { (Order::Changed, "changed") } else { (Order::Occurred, "occurred") };
     let limit = q.one("limit")?;
     let cursor = q.one("cursor")?;
+    let bom = q.bool("bom")?.unwrap_or(false);
     q.finish()?;
+    if bom && export != Some(ExportFormat::Csv) {
+        return Err(ApiError::bad_query("bom", "a byte-order mark is for the CSV export (format=csv)"));
+    }
     if let Some(format) = export {
         if limit.is_some() || cursor.is_some() {
             return Err(ApiError::bad_query(
@@ -57,15 +62,16 @@ pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) 
         // An export reads the whole filtered set: it holds an expensive-read
         // permit for as long as it streams.
         let permit = state.expensive.acquire(crate::api::expensive::client_of(&req)).await?;
-        let (conn, pool) = lagging_read(&state, &raw).await?;
+        let (mut conn, pool) = lagging_read(&state, &raw).await?;
         let filter = raw.resolve(&crate::store::parties::hierarchy(&conn).await?);
+        let names = crate::store::parties::list(&mut conn).await?.into_iter().map(|p| (p.slug, p.name)).collect();
         drop(conn);
         let name = format!("incidents-{}.{}", crate::store::now().format("%Y%m%dT%H%M%SZ"), format.extension());
         return Ok(HttpResponse::Ok()
             .content_type(format.content_type())
             .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")))
             .insert_header((header::CACHE_CONTROL, "no-store"))
-            .streaming(crate::api::export::stream(pool, filter, order, format, permit)));
+            .streaming(crate::api::export::stream(pool, filter, order, format, permit, names, bom)));
     }
     let limit = parse_limit(limit)?;
     let after = cursor
