@@ -29,7 +29,7 @@ use crate::store::claims::{self, ClaimFilter};
         (status = 201, description = "Created", body = ClaimView, headers(("Location" = String))),
         (status = 404, description = "No such incident", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "The incident was deleted", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid claim (a stance rule, an unknown party, a claim of another incident)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid claim (a stance rule, an unknown party, a claim of another incident, or an incident that holds 1,000 claims already)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create(
     state: web::Data<AppState>,

@@ -55,7 +55,7 @@ pub struct NewClaim {
 #[serde(deny_unknown_fields)]
 pub struct Void {
     pub at: DateTime<Utc>,
-    /// The name of the key that voided it.
+    /// The id of the API key that voided it, as the history records it.
     pub by: Option<String>,
     #[schema(inline)]
     pub reason: VoidReason,

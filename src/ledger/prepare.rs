@@ -19,6 +19,11 @@ use crate::error::{ApiResult, FieldError};
 use crate::store::claims::{AccountRow, ClaimRow};
 use crate::store::incidents::{IncidentRecord, IncidentRow};
 
+/// The most claims one incident holds: real incidents have a handful, and
+/// every claim write derives the incident's attribution and divergence from
+/// all of them again.
+pub const MAX_CLAIMS_PER_INCIDENT: usize = 1000;
+
 /// What new claims are checked against.
 #[derive(Clone, Copy)]
 pub struct ClaimContext<'a> {
@@ -49,11 +54,19 @@ pub fn prepare_claims(
     // responds_to_index keeps pointing at the right claim.
     let mut prepared: Vec<Option<ClaimRow>> = Vec::with_capacity(new.len());
     for (i, c) in new.iter().enumerate() {
-        let at = |field: &str| match prefix {
-            Some(p) => format!("{p}/{i}/{field}"),
-            None => format!("/{field}"),
-        };
+        // The claim's pointer: its place in the array, or the root.
+        let here = prefix.map(|p| format!("{p}/{i}")).unwrap_or_default();
+        let at = |field: &str| format!("{here}/{field}");
         let before = errors.len();
+        if existing.len() + i >= MAX_CLAIMS_PER_INCIDENT {
+            errors.push(FieldError::new(
+                here.clone(),
+                format!(
+                    "an incident holds at most {MAX_CLAIMS_PER_INCIDENT} claims; this one has {}",
+                    existing.len() + i
+                ),
+            ));
+        }
         if !h.exists(c.claimant.as_str()) {
             errors.push(FieldError::new(at("claimant"), format!("no party `{}`", c.claimant)));
         }

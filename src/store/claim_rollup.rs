@@ -14,12 +14,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{Array, Date, Text, Timestamptz, Untyped};
+use diesel::sql_types::{Array, Text, Timestamptz, Untyped};
 use diesel::QueryResult;
 use diesel_async::RunQueryDsl;
 
-use super::rollup::WholeDays;
-use super::stats::{Count, Measure, MAX_GROUP_BY};
+use super::rollup::{day_range, unused_groups, WholeDays};
+use super::stats::{Count, Measure};
 use super::Conn;
 use crate::domain::dimension::Dimension;
 use crate::domain::period::{local_midnight, Interval};
@@ -73,14 +73,6 @@ impl QueryId for ClaimQuery<'_> {
 
 impl Query for ClaimQuery<'_> {
     type SqlType = Untyped;
-}
-
-fn day_range<'b>(out: &mut AstPass<'_, 'b, Pg>, from: &'b NaiveDate, to: &'b NaiveDate) -> QueryResult<()> {
-    out.push_sql("day >= ");
-    out.push_bind_param::<Date, _>(from)?;
-    out.push_sql(" AND day < ");
-    out.push_bind_param::<Date, _>(to)?;
-    Ok(())
 }
 
 impl ClaimQuery<'_> {
@@ -185,7 +177,6 @@ impl QueryFragment<Pg> for ClaimQuery<'_> {
             Measure::Wounded => "wounded",
         };
         let groups: Vec<&str> = spec.group_by.iter().map(|d| kept(*d).unwrap_or("NULL::text")).collect();
-        let unused = |from: usize| (from..MAX_GROUP_BY).map(|i| format!(", NULL::text AS g{i}")).collect::<String>();
         out.push_sql(&format!(
             "SELECT date_trunc('{}', day)::date AS period, sum(src.{measure})::int8 AS value",
             spec.interval.as_str()
@@ -193,7 +184,7 @@ impl QueryFragment<Pg> for ClaimQuery<'_> {
         for (i, g) in groups.iter().enumerate() {
             out.push_sql(&format!(", {g} AS g{i}"));
         }
-        out.push_sql(&unused(groups.len()));
+        out.push_sql(&unused_groups(groups.len()));
         out.push_sql(
             " FROM src LEFT JOIN side_map cs ON cs.party = src.claimant LEFT JOIN side_map ts ON ts.party = src.target \
              GROUP BY 1",
@@ -205,7 +196,7 @@ impl QueryFragment<Pg> for ClaimQuery<'_> {
         out.push_sql(" HAVING sum(src.n) <> 0");
         out.push_sql(&format!(
             " UNION ALL SELECT NULL::date, coalesce(sum(src.{measure}), 0)::int8{} FROM src",
-            unused(0)
+            unused_groups(0)
         ));
         Ok(())
     }

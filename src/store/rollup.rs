@@ -335,12 +335,12 @@ macro_rules! untyped_query {
 }
 
 /// `NULL::text AS gI` for the group columns from `from` on.
-fn unused_groups(from: usize) -> String {
+pub(super) fn unused_groups(from: usize) -> String {
     (from..MAX_GROUP_BY).map(|i| format!(", NULL::text AS g{i}")).collect()
 }
 
 /// `day >= from AND day < to`.
-fn day_range<'b>(out: &mut AstPass<'_, 'b, Pg>, from: &'b NaiveDate, to: &'b NaiveDate) -> QueryResult<()> {
+pub(super) fn day_range<'b>(out: &mut AstPass<'_, 'b, Pg>, from: &'b NaiveDate, to: &'b NaiveDate) -> QueryResult<()> {
     out.push_sql("day >= ");
     out.push_bind_param::<Date, _>(from)?;
     out.push_sql(" AND day < ");

@@ -655,3 +655,29 @@ async fn a_full_batch_of_incidents_with_accounts_is_written_whole() {
         .collect();
     assert_eq!(killed, BTreeMap::from([("am-mod".into(), 0), ("az-mod".into(), 1000)]));
 }
+
+#[tokio::test]
+async fn an_incident_holds_at_most_a_thousand_claims() {
+    let app = spawn_app().await;
+    app.seed().await;
+    let created = app.post("/v1/incidents", &crate::helpers::incident("2024-05-01T10:00:00Z", "other")).await;
+    let id = created.body["id"].as_str().unwrap().to_string();
+    // Filled in bulk, as a busy incident would be over the years.
+    let mut db = app.db().await;
+    diesel_async::SimpleAsyncConnection::batch_execute(
+        &mut db,
+        &format!(
+            "INSERT INTO claims (id, incident_id, claimant, stance, dated_at, counted) \
+             SELECT gen_random_uuid(), '{id}', 'euma', 'observes', now(), true FROM generate_series(1, 999)"
+        ),
+    )
+    .await
+    .unwrap();
+    let claims = format!("/v1/incidents/{id}/claims");
+    assert_eq!(app.post(&claims, &json!({"claimant": "euma", "stance": "observes"})).await.status, 201);
+    let before = app.row_counts().await;
+    let refused = app.post(&claims, &json!({"claimant": "euma", "stance": "observes"})).await;
+    assert_eq!(refused.assert_problem(422), [""]);
+    assert!(refused.text.contains("at most 1000 claims"), "{}", refused.text);
+    assert_eq!(app.row_counts().await, before);
+}
