@@ -8,10 +8,11 @@ use super::auth::{AsEditor, AsReporter, CanRead};
 use super::common::{idempotency, page_response, page_response_as, parse_limit, Page};
 use super::cursor::{bad_cursor, Cursor};
 use super::extract::{clip, from_value, JsonValue, QueryParams};
-use super::filters::parse_time_param;
+use super::filters::{parse_bound, read_zone};
 use super::incidents::{if_match, parse_incident_id};
 use super::state::AppState;
 pub use crate::domain::claim::{ClaimView, NewClaim, VoidRequest};
+use crate::domain::zone::Zone;
 use crate::domain::{ClaimStatus, PartySlug, Stance};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::ledger;
@@ -112,8 +113,9 @@ pub async fn get(state: web::Data<AppState>, _read: CanRead, id: web::Path<Strin
         ("stance" = Option<Vec<Stance>>, Query, description = "Only these stances", explode = true),
         ("target" = Option<Vec<String>>, Query, description = "Only claims naming these parties", explode = true),
         ("status" = Option<Vec<ClaimStatus>>, Query, description = "Only claims in these states (default: all)", explode = true),
-        ("from" = Option<String>, Query, description = "Claims dated on or after this (RFC 3339 or a date, UTC): `stated_at`, or the incident's `occurred_at` when the statement's date is unknown"),
-        ("to" = Option<String>, Query, description = "Claims dated before this (RFC 3339 or a date, UTC), dated as for `from`"),
+        ("from" = Option<String>, Query, description = "Claims dated on or after this (RFC 3339, or a date meaning its midnight in `tz`): `stated_at`, or the incident's `occurred_at` when the statement's date is unknown"),
+        ("to" = Option<String>, Query, description = "Claims dated before this, read and dated as for `from`"),
+        ("tz" = Option<String>, Query, description = "An IANA time zone (`Asia/Baku`): bare dates of `from` and `to` are its midnights, and `stated_at` is shown with its offset (default UTC). In CSV, the incident's time and `incident_local_date` are shown in it too (without it, in the offset the incident was reported with)"),
         ("include_deleted" = Option<bool>, Query, description = "Also claims of deleted incidents"),
         ("limit" = Option<i64>, Query, description = "1 to 1000, default 50", minimum = 1, maximum = 1000),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page, unchanged: cursors are signed, and one that does not verify is a 400"),
@@ -122,13 +124,16 @@ pub async fn get(state: web::Data<AppState>, _read: CanRead, id: web::Path<Strin
     responses(
         (status = 200, description = "A page of claims", content(
             (Page<ClaimView> = "application/json"),
-            (String = "text/csv", example = "id,incident_id,claimant,stance,target,responds_to,stated_at,status,voided_at,voided_by,void_reason,account_occurred_at,account_time_precision,account_type,origin_name,origin_country,origin_lat,origin_lon,origin_place,impact_name,impact_country,impact_lat,impact_lon,impact_place,killed_military,killed_civilian,wounded_military,wounded_civilian,violations,quote,source_url,created_at\n"),
+            (String = "text/csv", example = "id,incident_id,incident_occurred_at,incident_local_date,incident_location,incident_country,claimant,stance,target,responds_to,stated_at,status,voided_at,voided_by,void_reason,account_occurred_at,account_time_precision,account_type,origin_name,origin_country,origin_lat,origin_lon,origin_place,impact_name,impact_country,impact_lat,impact_lon,impact_place,killed_military,killed_civilian,wounded_military,wounded_civilian,violations,quote,source_url,created_at\n"),
         ), headers(("Link" = String, description = "`<…>; rel=\"next\"` when there is a next page"))),
         (status = 400, description = "Invalid query", body = Problem, content_type = "application/problem+json"),
         (status = 406, description = "The Accept header allows neither JSON nor CSV", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) -> ApiResult<HttpResponse> {
     let mut q = QueryParams::from_request(&req)?;
+    let zone = read_zone(&mut q)?;
+    let tz = zone.asked().unwrap_or(chrono_tz::Tz::UTC);
+    let bound = |s: &str| parse_bound(s, tz);
     let filter = ClaimFilter {
         incident_id: q
             .list_with("incident_id", |s| Uuid::parse_str(s).map_err(|_| format!("`{}` is not a UUID", clip(s))))?,
@@ -136,8 +141,8 @@ pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) 
         stance: q.list_with("stance", |s| Stance::parse(s).map(|s| s.as_str().to_string()))?,
         target: q.list_with("target", |s| PartySlug::parse(s).map(PartySlug::into_string))?,
         status: q.list_with("status", |s| ClaimStatus::parse(s).map(|s| s.as_str().to_string()))?,
-        from: q.one_with("from", parse_time_param)?,
-        to: q.one_with("to", parse_time_param)?,
+        from: q.one_with("from", bound)?,
+        to: q.one_with("to", bound)?,
         include_deleted: q.bool("include_deleted")?.unwrap_or(false),
     };
     let limit = parse_limit(q.one("limit")?)?;
@@ -164,9 +169,12 @@ pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) 
     } else {
         None
     };
-    let data: Vec<ClaimView> = rows.iter().map(ClaimView::from_row).collect::<ApiResult<_>>()?;
+    let data: Vec<ClaimView> =
+        rows.iter().map(|r| Ok(ClaimView::from_row(r)?.shown_in(zone))).collect::<ApiResult<_>>()?;
     if csv {
-        let body = csv_page(&data)?;
+        let ids: Vec<Uuid> = data.iter().map(|c| c.incident_id).collect();
+        let incidents = claims::incident_context(&mut conn, &ids).await?;
+        let body = csv_page(&data, &incidents, zone)?;
         return page_response_as(&req, body, "text/csv; charset=utf-8", next_cursor.as_deref(), more);
     }
     page_response(&req, Page { data, next_cursor }, more)
@@ -176,6 +184,10 @@ pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) 
 pub const CSV_COLUMNS: &[&str] = &[
     "id",
     "incident_id",
+    "incident_occurred_at",
+    "incident_local_date",
+    "incident_location",
+    "incident_country",
     "claimant",
     "stance",
     "target",
@@ -210,16 +222,29 @@ pub const CSV_COLUMNS: &[&str] = &[
 
 /// Claims as CSV records under `CSV_COLUMNS`, text cells neutralized for
 /// spreadsheets.
-fn csv_page(claims: &[ClaimView]) -> ApiResult<Vec<u8>> {
+fn csv_page(claims: &[ClaimView], incidents: &[claims::IncidentContext], zone: Zone) -> ApiResult<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(CSV_COLUMNS).map_err(ApiError::internal)?;
     for claim in claims {
         let v = serde_json::to_value(claim).map_err(ApiError::internal)?;
         let (a, void) = (&v["account"], &v["void"]);
         let (o, i, c) = (&a["origin"], &a["impact"], &a["casualties"]);
+        let incident = incidents.iter().find(|i| i.id == claim.incident_id);
+        let at = incident.map(|i| zone.show(i.occurred_at, crate::domain::zone::offset(i.occurred_offset)));
+        let text = |s: Option<String>| s.map_or(serde_json::Value::Null, serde_json::Value::String);
+        let (incident_at, local_date, location, country) = (
+            text(at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))),
+            text(at.map(|t| t.date_naive().to_string())),
+            text(incident.map(|i| i.location_name.clone())),
+            text(incident.and_then(|i| i.country.clone())),
+        );
         let record = [
             &v["id"],
             &v["incident_id"],
+            &incident_at,
+            &local_date,
+            &location,
+            &country,
             &v["claimant"],
             &v["stance"],
             &v["target"],

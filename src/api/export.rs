@@ -14,6 +14,7 @@ use super::expensive::{release_when_stalled, ExpensivePermit};
 use crate::db::{DbConn, DbPool};
 use crate::domain::incident::IncidentView;
 use crate::domain::spreadsheet::neutralize;
+use crate::domain::zone::Zone;
 use crate::domain::{ClaimStatus, Stance};
 use crate::error::{ApiError, ApiResult};
 use crate::store::incidents as store;
@@ -58,6 +59,7 @@ pub const CSV_COLUMNS: &[&str] = &[
     "version",
     "occurred_at",
     "occurred_until",
+    "local_date",
     "time_precision",
     "type",
     "location_name",
@@ -161,6 +163,7 @@ pub fn csv_record(view: &IncidentView, names: &HashMap<String, String>) -> Resul
         cell(&v["version"]),
         cell(&v["occurred_at"]),
         cell(&v["occurred_until"]),
+        cell(&v["local_date"]),
         cell(&v["time_precision"]),
         cell(&v["type"]),
         cell(&loc["name"]),
@@ -241,7 +244,7 @@ fn chunk_bytes(s: &ExportState, views: &[IncidentView], wrote_feature: &mut bool
     let mut out = Vec::new();
     match format {
         ExportFormat::Csv => {
-            if first && s.bom {
+            if first && s.opts.bom {
                 out.extend_from_slice("\u{feff}".as_bytes());
             }
             let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(&mut out);
@@ -249,7 +252,7 @@ fn chunk_bytes(s: &ExportState, views: &[IncidentView], wrote_feature: &mut bool
                 w.write_record(CSV_COLUMNS).map_err(ApiError::internal)?;
             }
             for view in views {
-                w.write_record(csv_record(view, &s.names)?).map_err(ApiError::internal)?;
+                w.write_record(csv_record(view, &s.opts.names)?).map_err(ApiError::internal)?;
             }
             w.flush().map_err(ApiError::internal)?;
         }
@@ -294,10 +297,17 @@ struct ExportState {
     /// A GeoJSON feature has been written (the next needs a comma).
     wrote_feature: bool,
     done: bool,
+    opts: ExportOptions,
+}
+
+/// How an export is written.
+pub struct ExportOptions {
     /// Parties' names, for the readable CSV columns.
-    names: HashMap<String, String>,
+    pub names: HashMap<String, String>,
     /// A CSV starts with a byte-order mark (for Excel).
-    bom: bool,
+    pub bom: bool,
+    /// Where times are shown.
+    pub zone: Zone,
 }
 
 /// An export's connection (in its snapshot) and its expensive-read permit.
@@ -327,8 +337,7 @@ pub fn stream(
     order: Order,
     format: ExportFormat,
     permit: ExpensivePermit,
-    names: HashMap<String, String>,
-    bom: bool,
+    opts: ExportOptions,
 ) -> impl Stream<Item = Result<Bytes, ApiError>> {
     let held = Arc::new(tokio::sync::Mutex::new(Some(Held { snapshot: Snapshot::default(), _permit: permit })));
     let last_read = Arc::new(AtomicU64::new(0));
@@ -346,8 +355,7 @@ pub fn stream(
         first: true,
         wrote_feature: false,
         done: false,
-        names,
-        bom,
+        opts,
     };
     futures_util::stream::unfold(state, |mut s| async move {
         if s.done {
@@ -389,7 +397,8 @@ async fn next_chunk(s: &mut ExportState) -> Result<Vec<u8>, ApiError> {
     }
     drop(guard);
     s.last_read.store(s.started.elapsed().as_secs(), Ordering::Relaxed);
-    let views: Vec<IncidentView> = records.iter().map(IncidentView::from_record).collect::<ApiResult<_>>()?;
+    let views: Vec<IncidentView> =
+        records.iter().map(|r| Ok(IncidentView::from_record(r)?.shown_in(s.opts.zone))).collect::<ApiResult<_>>()?;
     let mut wrote_feature = s.wrote_feature;
     let mut bytes = chunk_bytes(s, &views, &mut wrote_feature)?;
     s.wrote_feature = wrote_feature;

@@ -1,10 +1,13 @@
 //! The incident filters of DESIGN.md, shared by the list, the exports and
 //! the stats.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono_tz::Tz;
 use utoipa::IntoParams;
 
 use super::extract::{clip, QueryParams};
+use crate::domain::period::local_midnight;
+use crate::domain::zone::Zone;
 use crate::domain::{CountryCode, IncidentType, PartySlug, Verification};
 use crate::error::{ApiError, ApiResult};
 pub use crate::ledger::filter::RawFilter;
@@ -14,10 +17,18 @@ pub use crate::ledger::filter::RawFilter;
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct RangeParams {
-    /// occurred_at on or after this (RFC 3339, or a date meaning its midnight UTC).
+    /// occurred_at on or after this: RFC 3339, or a date meaning its
+    /// midnight in `tz` (UTC when no `tz` is given).
     from: Option<String>,
-    /// occurred_at before this (half-open range).
+    /// occurred_at before this (half-open range), read like `from`.
     to: Option<String>,
+    /// An IANA time zone (`Asia/Baku`): bare dates of `from`, `to` and
+    /// `updated_since` are its midnights, and every time of the answer is
+    /// shown with its offset, `local_date` its date. Without it an
+    /// incident's times are shown in the offset they were reported with,
+    /// claims' in UTC.
+    #[param(example = "Asia/Baku")]
+    tz: Option<String>,
 }
 
 /// Documentation of the other filter parameters (parsed by `incident_filter`).
@@ -84,11 +95,23 @@ fn slug(s: &str) -> Result<String, String> {
     PartySlug::parse(s).map(PartySlug::into_string)
 }
 
-/// Reads the filter parameters.
-pub fn incident_filter(q: &mut QueryParams) -> ApiResult<RawFilter> {
+/// Reads `tz`: the zone times are shown in and bare dates are read in.
+pub fn read_zone(q: &mut QueryParams) -> ApiResult<Zone> {
+    match q.one("tz")? {
+        None => Ok(Zone::Reported),
+        Some(name) => name
+            .parse::<Tz>()
+            .map(Zone::Asked)
+            .map_err(|_| ApiError::bad_query("tz", format!("`{}` is not an IANA time zone", clip(&name)))),
+    }
+}
+
+/// Reads the filter parameters; bare dates are midnights in `tz`.
+pub fn incident_filter(q: &mut QueryParams, tz: Tz) -> ApiResult<RawFilter> {
+    let bound = |s: &str| parse_bound(s, tz);
     let f = RawFilter {
-        from: q.one_with("from", parse_time_param)?,
-        to: q.one_with("to", parse_time_param)?,
+        from: q.one_with("from", bound)?,
+        to: q.one_with("to", bound)?,
         types: q.list_with("type", IncidentType::parse)?,
         accuser: q.list_with("accuser", slug)?,
         accused: q.list_with("accused", slug)?,
@@ -111,7 +134,7 @@ pub fn incident_filter(q: &mut QueryParams) -> ApiResult<RawFilter> {
             }
         })?
         .filter(|s| !s.trim().is_empty()),
-        updated_since: q.one_with("updated_since", parse_time_param)?,
+        updated_since: q.one_with("updated_since", bound)?,
         include_deleted: q.bool("include_deleted")?.unwrap_or(false),
     };
     if let (Some(from), Some(to)) = (f.from, f.to) {
@@ -141,23 +164,24 @@ fn parse_bbox(s: &str) -> Result<[f64; 4], String> {
     Ok([min_lon, min_lat, max_lon, max_lat])
 }
 
-/// A time in a query: RFC 3339, or a date meaning its midnight UTC.
-pub fn parse_time_param(s: &str) -> Result<DateTime<Utc>, String> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return in_years(t.with_timezone(&Utc), s);
-    }
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        if let Some(t) = d.and_hms_opt(0, 0, 0) {
-            return in_years(t.and_utc(), s);
-        }
-    }
-    Err(format!("`{}` is neither an RFC 3339 time nor a YYYY-MM-DD date", clip(s)))
+/// A time in a query: RFC 3339, or a date meaning its midnight in `tz`.
+/// Years 1 to 9999 only: the calendar arithmetic of periods (and
+/// PostgreSQL) stops short of chrono's own limits.
+pub fn parse_bound(s: &str, tz: Tz) -> Result<DateTime<Utc>, String> {
+    let parsed = match DateTime::parse_from_rfc3339(s) {
+        Ok(t) => t.with_timezone(&Utc),
+        Err(_) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .ok()
+            .filter(|d| (1..=9999).contains(&d.year()))
+            .map(|d| local_midnight(tz, d).with_timezone(&Utc))
+            .ok_or_else(|| format!("`{}` is neither an RFC 3339 time nor a YYYY-MM-DD date", clip(s)))?,
+    };
+    in_years(parsed, s)
 }
 
 /// A time of the years 1 to 9999, what PostgreSQL and the calendar
 /// arithmetic of counts handle.
 pub fn in_years(t: DateTime<Utc>, raw: &str) -> Result<DateTime<Utc>, String> {
-    use chrono::Datelike;
     if (1..=9999).contains(&t.year()) {
         Ok(t)
     } else {

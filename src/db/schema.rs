@@ -116,6 +116,7 @@ diesel::table! {
         divergent -> Bool,
         direction -> Nullable<Text>,
         cross_border -> Bool,
+        occurred_offset -> Int4,
     }
 }
 

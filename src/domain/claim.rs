@@ -1,7 +1,7 @@
 //! A claim: one party's public statement about one incident, as clients
 //! write it and as they read it.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -61,6 +61,14 @@ pub struct Void {
     pub reason: VoidReason,
 }
 
+impl ClaimView {
+    /// The claim with `stated_at` in the zone asked for (else UTC).
+    pub fn shown_in(mut self, zone: super::zone::Zone) -> Self {
+        self.stated_at = self.stated_at.map(|t| zone.show(t.to_utc(), chrono::FixedOffset::east_opt(0).expect("UTC")));
+        self
+    }
+}
+
 /// The body of `POST /v1/claims/{id}/void`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -79,8 +87,10 @@ pub struct ClaimView {
     pub stance: Stance,
     pub target: Option<String>,
     pub responds_to: Option<Uuid>,
-    /// When the statement was made; `null`: unknown.
-    pub stated_at: Option<DateTime<Utc>>,
+    /// When the statement was made; `null`: unknown. In UTC, or in the
+    /// zone asked for with `tz`.
+    #[serde(serialize_with = "super::zone::rfc3339_opt")]
+    pub stated_at: Option<DateTime<FixedOffset>>,
     #[schema(schema_with = Quote::nullable_schema)]
     pub quote: Option<Quote>,
     pub source_url: Option<String>,

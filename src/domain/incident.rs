@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -68,10 +68,15 @@ pub struct Source {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IncidentFields {
-    /// When it happened (RFC 3339, any offset; answered in UTC).
-    pub occurred_at: DateTime<Utc>,
+    /// When it happened (RFC 3339, any offset). Answered in the offset it
+    /// was reported with (`+04:00` stays `+04:00`), or in the zone a reader
+    /// asks for with `tz`.
+    #[serde(serialize_with = "super::zone::rfc3339")]
+    pub occurred_at: DateTime<FixedOffset>,
     /// When it ended, for incidents that lasted; not before `occurred_at`.
-    pub occurred_until: Option<DateTime<Utc>>,
+    /// Answered in the offset of `occurred_at`.
+    #[serde(default, serialize_with = "super::zone::rfc3339_opt")]
+    pub occurred_until: Option<DateTime<FixedOffset>>,
     /// How precisely `occurred_at` is known. Default `minute`.
     #[serde(default = "TimePrecision::default_precision")]
     pub time_precision: TimePrecision,
@@ -185,6 +190,10 @@ pub struct IncidentView {
     pub version: i32,
     #[serde(flatten)]
     pub fields: IncidentFields,
+    /// The date of `occurred_at` where it is shown: in the offset it was
+    /// reported with, or in the zone asked for with `tz`.
+    #[schema(value_type = String, format = Date, example = "2025-07-14")]
+    pub local_date: NaiveDate,
     /// `origin.country>location.country` (such as `AM>AZ`) when both are
     /// known, else `null`.
     #[schema(example = "AM>AZ")]
@@ -202,6 +211,25 @@ pub struct IncidentView {
     pub updated_at: DateTime<Utc>,
     /// Set when the incident was deleted (deletes are soft).
     pub deleted_at: Option<DateTime<Utc>>,
+}
+
+impl IncidentView {
+    /// The view with its times shown in `zone`: the incident's in its
+    /// reported offset unless a zone is asked for, the claims' in UTC or
+    /// the zone asked for.
+    pub fn shown_in(mut self, zone: super::zone::Zone) -> Self {
+        let reported = *self.fields.occurred_at.offset();
+        let show = |t: DateTime<FixedOffset>| zone.show(t.to_utc(), reported);
+        self.fields.occurred_at = show(self.fields.occurred_at);
+        self.fields.occurred_until = self.fields.occurred_until.map(show);
+        self.local_date = self.fields.occurred_at.date_naive();
+        if zone.asked().is_some() {
+            for c in &mut self.claims {
+                c.stated_at = c.stated_at.map(|t| zone.show(t.to_utc(), *t.offset()));
+            }
+        }
+        self
+    }
 }
 
 /// http(s) URLs only, up to 2,000 characters.
@@ -230,7 +258,7 @@ impl IncidentFields {
     pub fn check(&self, prefix: &str, now: DateTime<Utc>, errors: &mut Vec<FieldError>) {
         let at = |f: &str| format!("{prefix}/{f}");
         let earliest = NaiveDate::from_ymd_opt(1900, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc());
-        if Some(self.occurred_at) < earliest || self.occurred_at > now + chrono::Duration::days(1) {
+        if Some(self.occurred_at.to_utc()) < earliest || self.occurred_at > now + chrono::Duration::days(1) {
             errors.push(FieldError::new(at("occurred_at"), "must lie between 1900 and now"));
         }
         if let Some(until) = self.occurred_until {

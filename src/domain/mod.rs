@@ -16,6 +16,7 @@ pub mod period;
 pub mod slug;
 pub mod spreadsheet;
 pub mod text;
+pub mod zone;
 
 pub use enums::*;
 pub use slug::{CountryCode, PartySlug, PlaceSlug};

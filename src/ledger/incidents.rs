@@ -240,7 +240,7 @@ pub async fn patch(
         }
         record_change(conn, &row, "update", actor, serde_json::Value::Object(changes)).await?;
         if after.occurred_at != before.occurred_at {
-            claim_store::redate(conn, id, after.occurred_at).await?;
+            claim_store::redate(conn, id, after.occurred_at.to_utc()).await?;
         }
         let rec = store::get(conn, id).await?.ok_or_else(|| no_incident(id))?;
         IncidentView::from_record(&rec)

@@ -234,7 +234,7 @@ pub fn prepare(
             hierarchy: h,
             inline: true,
             now,
-            occurred_at: fields.occurred_at,
+            occurred_at: fields.occurred_at.to_utc(),
         },
         errors,
     );
@@ -259,8 +259,9 @@ fn assemble(fields: &IncidentFields, meta: RowMeta, claims: Vec<ClaimRow>, h: &H
     let base = IncidentRow {
         id: meta.id,
         version: meta.version,
-        occurred_at: fields.occurred_at,
+        occurred_at: fields.occurred_at.to_utc(),
         occurred_until: None,
+        occurred_offset: 0,
         time_precision: String::new(),
         type_: String::new(),
         location_name: String::new(),
@@ -342,7 +343,7 @@ pub fn prepare_exported(
         errors.push(FieldError::new("", "an incident is a JSON object"));
         return Ok(None);
     };
-    for derived in ["attribution", "accounts", "direction", "cross_border"] {
+    for derived in ["attribution", "accounts", "direction", "cross_border", "local_date"] {
         object.remove(derived);
     }
     let raw_claims = object.remove("claims").unwrap_or(serde_json::Value::Array(vec![]));
@@ -400,7 +401,7 @@ pub fn prepare_exported(
             hierarchy: h,
             inline: false,
             now: c.stated_at.map_or(c.created_at, |s| c.created_at.max(s)),
-            occurred_at: fields.occurred_at,
+            occurred_at: fields.occurred_at.to_utc(),
         };
         let mut claim_errors = Vec::new();
         let prepared = prepare_claims(std::slice::from_ref(&new), None, &ctx, &mut claim_errors);

@@ -39,8 +39,9 @@ impl IncidentFields {
         let o = |f: fn(&Site) -> Option<String>| self.origin.as_ref().and_then(f);
         let coordinate = |f: fn(&Site) -> Option<f64>| self.origin.as_ref().and_then(f);
         IncidentRow {
-            occurred_at: self.occurred_at,
-            occurred_until: self.occurred_until,
+            occurred_at: self.occurred_at.to_utc(),
+            occurred_until: self.occurred_until.map(|t| t.to_utc()),
+            occurred_offset: self.occurred_at.offset().local_minus_utc(),
             time_precision: self.time_precision.as_str().into(),
             type_: self.incident_type.as_str().into(),
             location_name: self.location.name.to_string(),
@@ -93,9 +94,10 @@ impl IncidentFields {
     pub fn from_record(rec: &IncidentRecord) -> ApiResult<Self> {
         let r = &rec.row;
         let n = |v: Option<i32>, column| v.map(|v| stored_number(Headcount::new, v, column)).transpose();
+        let reported = crate::domain::zone::offset(r.occurred_offset);
         Ok(IncidentFields {
-            occurred_at: r.occurred_at,
-            occurred_until: r.occurred_until,
+            occurred_at: r.occurred_at.with_timezone(&reported),
+            occurred_until: r.occurred_until.map(|t| t.with_timezone(&reported)),
             time_precision: stored(TimePrecision::parse, &r.time_precision, "incidents.time_precision")?,
             incident_type: stored(IncidentType::parse, &r.type_, "incidents.type")?,
             location: Location {
@@ -162,10 +164,12 @@ impl IncidentView {
     /// The incident as the API shows it.
     pub fn from_record(rec: &IncidentRecord) -> ApiResult<Self> {
         let role = |name: &str| rec.roles.iter().filter(|(r, _)| r == name).map(|(_, p)| p.clone()).collect::<Vec<_>>();
+        let fields = IncidentFields::from_record(rec)?;
         Ok(IncidentView {
             id: rec.row.id,
             version: rec.row.version,
-            fields: IncidentFields::from_record(rec)?,
+            local_date: fields.occurred_at.date_naive(),
+            fields,
             claims: rec.claims.iter().map(ClaimView::from_row).collect::<ApiResult<_>>()?,
             attribution: AttributionView {
                 accusers: role("accuser"),
@@ -198,7 +202,7 @@ impl ClaimView {
             stance: stored(Stance::parse, &r.stance, "claims.stance")?,
             target: r.target.clone(),
             responds_to: r.responds_to,
-            stated_at: r.stated_at,
+            stated_at: r.stated_at.map(|t| t.fixed_offset()),
             quote: r.quote.as_deref().map(|q| stored(Quote::parse, q, "claims.quote")).transpose()?,
             source_url: r.source_url.clone(),
             account: r.account.to_account()?,

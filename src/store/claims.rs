@@ -194,3 +194,28 @@ pub async fn void(conn: &mut Conn, id: Uuid, at: DateTime<Utc>, by: Option<&str>
         .await
         .map(|_| ())
 }
+
+/// What a claim's row in a file says of its incident.
+#[derive(Debug, Clone, Queryable)]
+pub struct IncidentContext {
+    pub id: Uuid,
+    pub occurred_at: DateTime<Utc>,
+    pub occurred_offset: i32,
+    pub location_name: String,
+    pub country: Option<String>,
+}
+
+/// The context of these incidents, for the claims' CSV.
+pub async fn incident_context(conn: &mut Conn, ids: &[Uuid]) -> QueryResult<Vec<IncidentContext>> {
+    incidents::table
+        .filter(incidents::id.eq_any(ids))
+        .select((
+            incidents::id,
+            incidents::occurred_at,
+            incidents::occurred_offset,
+            incidents::location_name,
+            incidents::country,
+        ))
+        .load(conn)
+        .await
+}

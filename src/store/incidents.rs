@@ -49,6 +49,8 @@ pub struct IncidentRow {
     pub origin_place: Option<String>,
     /// Two standing claimants' accounts disagree (derived with the attribution).
     pub divergent: bool,
+    /// The UTC offset `occurred_at` was reported with, in seconds.
+    pub occurred_offset: i32,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]

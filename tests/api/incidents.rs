@@ -10,7 +10,7 @@ async fn create_get_and_not_modified() {
     let id = res.body["id"].as_str().unwrap();
     assert_eq!(uuid::Uuid::parse_str(id).unwrap().get_version_num(), 7);
     assert_eq!(res.body["version"], 1);
-    assert_eq!(res.body["occurred_at"], "2024-04-30T23:15:00Z");
+    assert_eq!(res.body["occurred_at"], "2024-05-01T03:15:00+04:00", "in the offset it was reported with");
     assert_eq!(res.body["violations"], 1);
     assert_eq!(res.body["verification"], "unverified");
     assert_eq!(res.body["time_precision"], "minute");

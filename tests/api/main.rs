@@ -17,5 +17,6 @@ mod limits;
 mod openapi;
 mod pagination;
 mod parties;
+mod readers;
 mod stats;
 mod validation;

@@ -8,7 +8,7 @@ use crate::api::common::{page_response, parse_limit, Page};
 use crate::api::cursor::{bad_cursor, Cursor};
 use crate::api::export::ExportFormat;
 use crate::api::extract::{clip, QueryParams};
-use crate::api::filters::{incident_filter, RawFilter};
+use crate::api::filters::{incident_filter, read_zone, RawFilter};
 use crate::api::state::AppState;
 use crate::db::{DbConn, DbPool};
 use crate::domain::incident::IncidentView;
@@ -42,7 +42,8 @@ GeoJSON: a FeatureCollection of the incidents with coordinates. NDJSON: each inc
 pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) -> ApiResult<HttpResponse> {
     let mut q = QueryParams::from_request(&req)?;
     let export = export_format(&req, &mut q)?;
-    let raw = incident_filter(&mut q)?;
+    let zone = read_zone(&mut q)?;
+    let raw = incident_filter(&mut q, zone.asked().unwrap_or(chrono_tz::Tz::UTC))?;
     let (order, ordering) =
         if raw.updated_since.is_some() { (Order::Changed, "changed") } else { (Order::Occurred, "occurred") };
     let limit = q.one("limit")?;
@@ -71,7 +72,14 @@ pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) 
             .content_type(format.content_type())
             .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")))
             .insert_header((header::CACHE_CONTROL, "no-store"))
-            .streaming(crate::api::export::stream(pool, filter, order, format, permit, names, bom)));
+            .streaming(crate::api::export::stream(
+                pool,
+                filter,
+                order,
+                format,
+                permit,
+                crate::api::export::ExportOptions { names, bom, zone },
+            )));
     }
     let limit = parse_limit(limit)?;
     let after = cursor
@@ -107,7 +115,7 @@ pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) 
         Order::Changed => last.map(|p| cursor_at(p).encode(&state.cursor_key)),
     };
     let records = store::records(&mut conn, rows.into_iter().map(|(r, _)| r).collect()).await?;
-    let data = records.iter().map(IncidentView::from_record).collect::<ApiResult<_>>()?;
+    let data = records.iter().map(|r| Ok(IncidentView::from_record(r)?.shown_in(zone))).collect::<ApiResult<_>>()?;
     page_response(&req, Page { data, next_cursor }, more)
 }
 

@@ -42,10 +42,13 @@ pub struct History {
 /// One incident with its claims and attribution.
 #[utoipa::path(
     operation_id = "getIncident",get, path = "/v1/incidents/{id}", tag = "incidents",
-    params(("id" = Uuid, Path, description = "The incident"), ("If-None-Match" = Option<String>, Header, description = "An ETag: 304 when unchanged")),
+    params(("id" = Uuid, Path, description = "The incident"), ("If-None-Match" = Option<String>, Header, description = "An ETag: 304 when unchanged"),
+        ("tz" = Option<String>, Query, description = "An IANA time zone (`Asia/Baku`) to show every time in (the incident's and its claims'), `local_date` its date there. Without it the incident's times are shown in the offset they were reported with, claims' in UTC"),
+    ),
     responses(
         (status = 200, description = "The incident", body = IncidentView, headers(("ETag" = String))),
         (status = 304, description = "Unchanged since the ETag given"),
+        (status = 400, description = "`tz` is not an IANA time zone", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such incident", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "Deleted", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -56,8 +59,9 @@ pub async fn get(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = parse_incident_id(&id)?;
+    let zone = crate::api::filters::read_zone(&mut crate::api::extract::QueryParams::from_request(&req)?)?;
     let mut conn = state.pool.get().await?;
-    let view = ledger::incidents::get(&mut conn, id).await?;
+    let view = ledger::incidents::get(&mut conn, id).await?.shown_in(zone);
     let tag = etag(view.version);
     if not_modified(&req, &tag) {
         return Ok(HttpResponse::NotModified().insert_header((header::ETAG, tag)).finish());

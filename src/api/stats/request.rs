@@ -4,13 +4,13 @@
 use std::collections::BTreeSet;
 
 use actix_web::HttpRequest;
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 
 use crate::api::extract::{clip, QueryParams};
-use crate::api::filters::incident_filter;
+use crate::api::filters::{incident_filter, parse_bound, read_zone};
 use crate::domain::dimension::{Counted, Dimension, Measure};
-use crate::domain::period::{local_midnight, Interval};
+use crate::domain::period::Interval;
 use crate::domain::Stance;
 use crate::error::{ApiError, ApiResult};
 use crate::ledger::counts::{By, CountRequest, MAX_GROUP_BY};
@@ -54,10 +54,7 @@ pub fn parse(req: &HttpRequest, what: Counted, now: DateTime<Utc>) -> ApiResult<
         },
     };
     let interval = q.one_with("interval", Interval::parse)?.unwrap_or(Interval::Week);
-    let tz_name = q.one("tz")?.unwrap_or_else(|| "UTC".into());
-    let tz: Tz = tz_name
-        .parse()
-        .map_err(|_| ApiError::bad_query("tz", format!("`{}` is not an IANA time zone", clip(&tz_name))))?;
+    let tz: Tz = read_zone(&mut q)?.asked().unwrap_or(Tz::UTC);
     let from_raw = q.one("from")?;
     let to_raw = q.one("to")?;
     let to = match &to_raw {
@@ -112,25 +109,10 @@ pub fn parse(req: &HttpRequest, what: Counted, now: DateTime<Utc>) -> ApiResult<
         Counted::Claims => q.list_with("stance", Stance::parse)?,
         Counted::Incidents => Vec::new(),
     };
-    let filter = incident_filter(&mut q)?;
+    let filter = incident_filter(&mut q, tz)?;
     q.finish()?;
     let request = CountRequest { what, interval, tz, from, to, group_by, measure, by, stances, filter };
     Ok(Parsed { request, format, to_given: to_raw.is_some() })
-}
-
-/// A `from`/`to` value: RFC 3339, or a date at midnight in `tz`.
-/// Years 1 to 9999 only: the calendar arithmetic of periods (and
-/// PostgreSQL) stops short of chrono's own limits.
-fn parse_bound(s: &str, tz: Tz) -> Result<DateTime<Utc>, String> {
-    let parsed = match DateTime::parse_from_rfc3339(s) {
-        Ok(t) => t.with_timezone(&Utc),
-        Err(_) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .ok()
-            .filter(|d| (1..=9999).contains(&d.year()))
-            .map(|d| local_midnight(tz, d).with_timezone(&Utc))
-            .ok_or_else(|| format!("`{}` is neither an RFC 3339 time nor a YYYY-MM-DD date", clip(s)))?,
-    };
-    crate::api::filters::in_years(parsed, s)
 }
 
 #[cfg(test)]

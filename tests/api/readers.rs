@@ -1,0 +1,130 @@
+//! For the people who read the record: local time on lists, exports and
+//! claims; files a journalist can open.
+
+use serde_json::{json, Value};
+
+use crate::helpers::{incident, spawn_app};
+
+fn ids(page: &Value) -> Vec<String> {
+    let mut ids: Vec<String> =
+        page["data"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_string()).collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn a_list_in_baku_time_agrees_with_the_weekly_baku_count() {
+    let app = spawn_app().await;
+    let mut posted = Vec::new();
+    // 02:00 on 14 July in Baku is 13 July in UTC; 01:30 on 21 July in Baku
+    // is 20 July in UTC: the week of 14 July in Baku holds the first three.
+    for at in ["2025-07-14T02:00:00+04:00", "2025-07-16T12:00:00Z", "2025-07-20T19:59:00Z", "2025-07-20T21:30:00Z"] {
+        let res = app.post("/v1/incidents", &incident(at, "artillery_fire")).await;
+        assert_eq!(res.status, 201, "{}", res.text);
+        posted.push(res.body["id"].as_str().unwrap().to_string());
+    }
+    let count = app.get("/v1/stats/incidents?interval=week&from=2025-07-14&to=2025-07-21&tz=Asia/Baku").await;
+    assert_eq!(count.status, 200, "{}", count.text);
+    assert_eq!(count.body["total"], 3, "{}", count.text);
+    let list = app.get("/v1/incidents?from=2025-07-14&to=2025-07-21&tz=Asia/Baku").await;
+    assert_eq!(list.status, 200, "{}", list.text);
+    let mut expected = posted[..3].to_vec();
+    expected.sort();
+    assert_eq!(ids(&list.body), expected);
+    // In UTC the same dates hold a different set: the first is on 13 July.
+    let utc = app.get("/v1/incidents?from=2025-07-14&to=2025-07-21").await;
+    let mut expected = posted[1..].to_vec();
+    expected.sort();
+    assert_eq!(ids(&utc.body), expected);
+    // Every time of a zoned answer is shown in it, with its local date.
+    for item in list.body["data"].as_array().unwrap() {
+        let at = item["occurred_at"].as_str().unwrap();
+        assert!(at.ends_with("+04:00"), "{at}");
+        assert_eq!(item["local_date"].as_str().unwrap(), &at[..10]);
+    }
+    // The export reads the same range the same way.
+    let csv = app.get("/v1/incidents?from=2025-07-14&to=2025-07-21&tz=Asia/Baku&format=csv").await;
+    assert_eq!(csv.status, 200, "{}", csv.text);
+    let mut reader = csv::Reader::from_reader(csv.text.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 3);
+    let mut dates: Vec<&str> = rows.iter().map(|r| &r[col("local_date")]).collect();
+    dates.sort();
+    assert_eq!(dates, ["2025-07-14", "2025-07-16", "2025-07-20"]);
+    assert!(rows.iter().all(|r| r[col("occurred_at")].ends_with("+04:00")));
+    // A zone that does not exist is a 400 that names it.
+    let bad = app.get("/v1/incidents?tz=Asia/Atlantis").await;
+    assert_eq!(bad.assert_problem(400), ["/query/tz"]);
+}
+
+#[tokio::test]
+async fn an_incident_keeps_the_offset_it_was_reported_with() {
+    let app = spawn_app().await;
+    app.seed().await;
+    let mut body = incident("2025-07-14T00:00:00+04:00", "mortar_fire");
+    body["time_precision"] = json!("day");
+    body["occurred_until"] = json!("2025-07-14T20:00:00Z");
+    body["claims"] = json!([{"claimant": "az-mod", "stance": "accuses", "target": "am-armed-forces",
+                            "stated_at": "2025-07-14T09:00:00+04:00"}]);
+    let created = app.post("/v1/incidents", &body).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(created.body["occurred_at"], "2025-07-14T00:00:00+04:00");
+    assert_eq!(created.body["occurred_until"], "2025-07-15T00:00:00+04:00");
+    assert_eq!(created.body["local_date"], "2025-07-14");
+    let id = created.body["id"].as_str().unwrap().to_string();
+    let read = app.get(&format!("/v1/incidents/{id}")).await;
+    assert_eq!(read.body["occurred_at"], "2025-07-14T00:00:00+04:00");
+    assert_eq!(read.body["claims"][0]["stated_at"], "2025-07-14T05:00:00Z", "claims are in UTC unless asked");
+    // Asked in another zone, every time moves to it, the local date too.
+    let utc = app.get(&format!("/v1/incidents/{id}?tz=UTC")).await;
+    assert_eq!(utc.body["occurred_at"], "2025-07-13T20:00:00Z");
+    assert_eq!(utc.body["local_date"], "2025-07-13");
+    let yerevan = app.get(&format!("/v1/incidents/{id}?tz=Asia/Yerevan")).await;
+    assert_eq!(yerevan.body["claims"][0]["stated_at"], "2025-07-14T09:00:00+04:00");
+    // A patch that changes the time keeps the offset it is given.
+    let tag = read.header("etag").unwrap().to_string();
+    let patched = app
+        .patch(&format!("/v1/incidents/{id}"), &json!({"occurred_at": "2025-07-14T06:30:00+03:00"}), Some(&tag))
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.text);
+    assert_eq!(patched.body["occurred_at"], "2025-07-14T06:30:00+03:00");
+    // The export keeps it and loads back with it (NDJSON is the lossless one).
+    let nd = app.get("/v1/incidents?format=ndjson").await;
+    let line: Value = serde_json::from_str(nd.text.lines().next().unwrap()).unwrap();
+    assert_eq!(line["occurred_at"], "2025-07-14T06:30:00+03:00");
+}
+
+#[tokio::test]
+async fn the_claims_csv_has_one_row_per_claim_with_its_incidents_date_and_place() {
+    let app = spawn_app().await;
+    app.seed().await;
+    for story in ceasefire::seed::example() {
+        let res = app.post("/v1/incidents", &story).await;
+        assert_eq!(res.status, 201, "{}", res.text);
+    }
+    let json_page = app.get("/v1/claims?limit=1000").await;
+    let n = json_page.body["data"].as_array().unwrap().len();
+    assert!(n >= 5, "{}", json_page.text);
+    let res = app.get("/v1/claims?format=csv&limit=1000&tz=Asia/Baku").await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let mut reader = csv::Reader::from_reader(res.text.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap_or_else(|| panic!("no {name}"));
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), n);
+    let mut claim_ids: Vec<&str> = rows.iter().map(|r| &r[col("id")]).collect();
+    claim_ids.sort();
+    claim_ids.dedup();
+    assert_eq!(claim_ids.len(), n, "one row per claim");
+    for r in &rows {
+        assert!(r[col("incident_occurred_at")].ends_with("+04:00"), "{r:?}");
+        assert_eq!(&r[col("incident_local_date")], &r[col("incident_occurred_at")][..10]);
+        assert!(!r[col("incident_location")].is_empty());
+        assert!(["standing", "retracted", "voided"].contains(&&r[col("status")]));
+        let stated = &r[col("stated_at")];
+        assert!(stated.is_empty() || stated.ends_with("+04:00"), "{stated}");
+    }
+    assert!(rows.iter().any(|r| &r[col("incident_local_date")] == "2025-07-03"), "{}", res.text);
+}
