@@ -80,6 +80,9 @@ fn csv_to_json(header: &csv::StringRecord, row: &csv::StringRecord) -> Result<Va
         "location".into(),
         json!({
             "name": get("location_name"),
+            "place": text("place"),
+            "admin1": text("admin1"),
+            "admin2": text("admin2"),
             "border_sector": text("border_sector"),
             "country": text("country"),
             "lat": number("lat")?,
@@ -291,8 +294,10 @@ async fn import(pool: &DbPool, path: &Path, on_existing: OnExisting) -> anyhow::
         bar.inc(1);
         match record {
             Err((line, e)) => problems.push(format!("line {line}: {e}")),
-            Ok((line, value)) => {
-                let mut errors = Vec::new();
+            Ok((line, mut value)) => {
+                let mut errors = crate::ledger::places::fill_locations(&mut conn, vec![(String::new(), &mut value)])
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
                 if let Some(p) =
                     prepare_exported(value, &h, &mut errors).map_err(|e| anyhow::anyhow!("{}", e.detail))?
                 {
@@ -348,8 +353,10 @@ async fn import(pool: &DbPool, path: &Path, on_existing: OnExisting) -> anyhow::
                 let mut read = 0;
                 for record in rows.by_ref().take(BATCH) {
                     read += 1;
-                    let (line, value) = record.map_err(|(line, e)| anyhow::anyhow!("line {line}: {e}"))?;
-                    let mut errors = Vec::new();
+                    let (line, mut value) = record.map_err(|(line, e)| anyhow::anyhow!("line {line}: {e}"))?;
+                    let mut errors = crate::ledger::places::fill_locations(conn, vec![(String::new(), &mut value)])
+                        .await
+                        .map_err(|e| anyhow::anyhow!("line {line}: {}", e.detail))?;
                     let p = prepare_exported(value, &h, &mut errors)
                         .map_err(|e| anyhow::anyhow!("line {line}: {}", e.detail))?
                         .with_context(|| format!("line {line} changed while it was being imported"))?;

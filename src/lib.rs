@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod gazetteer;
 pub mod import;
 pub mod ledger;
 pub mod seed;

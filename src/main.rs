@@ -42,7 +42,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             db::run_migrations_blocking(&url)?;
             let pool = db::build_pool(&url, &args)?;
             let added = seed::load(&pool).await?;
-            println!("seeded: {added} new part{}", if added == 1 { "y" } else { "ies" });
+            println!(
+                "seeded: {} new part{}, {} new place{}",
+                added.parties,
+                if added.parties == 1 { "y" } else { "ies" },
+                added.places,
+                if added.places == 1 { "" } else { "s" }
+            );
             if example {
                 let added = seed::load_example(&pool).await?;
                 println!("example: {added} new incident{}", if added == 1 { "" } else { "s" });

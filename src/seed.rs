@@ -34,11 +34,19 @@ pub const PARTIES: &[SeedParty] = &[
     ("osce", "Organization for Security and Co-operation in Europe", "international_org", None, None),
 ];
 
-/// Inserts the parties that are missing; returns how many were new.
-pub async fn load(pool: &DbPool) -> anyhow::Result<usize> {
+/// What a seed added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seeded {
+    pub parties: usize,
+    pub places: usize,
+}
+
+/// Inserts the parties and the places of the gazetteer that are missing;
+/// says how many were new.
+pub async fn load(pool: &DbPool) -> anyhow::Result<Seeded> {
     let mut conn = pool.get().await?;
-    let added = conn
-        .transaction::<_, diesel::result::Error, _>(async |conn| {
+    let seeded = conn
+        .transaction::<_, ApiError, _>(async |conn| {
             let mut added = 0;
             for (slug, name, kind, country, parent) in PARTIES {
                 let row = NewPartyRow { slug, name, kind, country: *country, parent: *parent };
@@ -46,10 +54,12 @@ pub async fn load(pool: &DbPool) -> anyhow::Result<usize> {
                     added += 1;
                 }
             }
-            Ok(added)
+            let places = crate::ledger::places::insert_missing(conn, &crate::gazetteer::places()).await?;
+            Ok(Seeded { parties: added, places })
         })
-        .await?;
-    Ok(added)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.problem().detail))?;
+    Ok(seeded)
 }
 
 /// July 2025 near Kalbajar: Azerbaijan's MoD says Armenian units fired from
@@ -61,7 +71,7 @@ pub fn example() -> [serde_json::Value; 2] {
     [
         json!({
             "occurred_at": "2025-07-03T21:40:00+04:00", "time_precision": "minute", "type": "small_arms_fire",
-            "location": {"name": "Kalbajar direction", "country": "AZ", "precision": "district"},
+            "location": {"name": "Kalbajar direction", "place": "kalbajar", "country": "AZ", "precision": "district"},
             "title": "Fire reported in the Kalbajar direction",
             "external_ids": {"ceasefire-example": "kalbajar-2025-07-03"},
             "claims": [
@@ -79,7 +89,7 @@ pub fn example() -> [serde_json::Value; 2] {
         }),
         json!({
             "occurred_at": "2025-07-05T02:10:00+04:00", "type": "mortar_fire",
-            "location": {"name": "Kalbajar direction", "country": "AZ"},
+            "location": {"name": "Kalbajar direction", "place": "kalbajar", "country": "AZ"},
             "origin": {"name": "Basarkechar (Vardenis)", "country": "AM"},
             "title": "Exchange of fire with casualties reported",
             "external_ids": {"ceasefire-example": "kalbajar-2025-07-05"},
@@ -106,7 +116,7 @@ pub async fn load_example(pool: &DbPool) -> anyhow::Result<usize> {
         .transaction::<_, ApiError, _>(async |conn| {
             let h = crate::store::parties::hierarchy(conn).await?;
             let mut added = 0;
-            for incident in example() {
+            for mut incident in example() {
                 let known = incident["external_ids"]["ceasefire-example"].as_str().unwrap_or_default().to_string();
                 let there: i64 = external_ids::table
                     .filter(external_ids::system.eq("ceasefire-example"))
@@ -117,7 +127,8 @@ pub async fn load_example(pool: &DbPool) -> anyhow::Result<usize> {
                 if there > 0 {
                     continue;
                 }
-                let mut errors = Vec::new();
+                let mut errors =
+                    crate::ledger::places::fill_locations(conn, vec![(String::new(), &mut incident)]).await?;
                 let prepared =
                     match crate::ledger::prepare::prepare(incident, "", &h, crate::store::now(), &mut errors)? {
                         Some(p) if errors.is_empty() => p,

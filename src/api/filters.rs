@@ -65,6 +65,18 @@ pub struct IncidentFilterParams {
     /// ISO 3166-1 alpha-2 codes of the location.
     #[param(explode = true)]
     country: Option<Vec<String>>,
+    /// Places of the gazetteer, each by its slug or by any of its names in
+    /// any spelling (`kalbajar`, `Kəlbəcər`, `Karvachar`): incidents that
+    /// reference one, or whose location is named by one of its names.
+    #[param(explode = true)]
+    place: Option<Vec<String>>,
+    /// First-level administrative areas of the location (a marz, an
+    /// economic region; case-insensitive), such as `Tavush`.
+    #[param(explode = true)]
+    admin1: Option<Vec<String>>,
+    /// Second-level areas (a district, a rayon; case-insensitive).
+    #[param(explode = true)]
+    admin2: Option<Vec<String>>,
     /// ISO 3166-1 alpha-2 codes of the incident's `origin` (where the fire
     /// came from, as recorded on the incident, not in claims' accounts).
     #[param(explode = true)]
@@ -79,6 +91,9 @@ pub struct IncidentFilterParams {
     #[param(example = "45.0,39.5,46.5,41.5")]
     bbox: Option<String>,
     /// Full-text search over title and description (web-search syntax).
+    /// When the words are a name of a place in the gazetteer, in any of its
+    /// spellings, also incidents at that place or mentioning any of its
+    /// names: `Kəlbəcər`, `Karvachar` and `Kalbajar` find the same ones.
     q: Option<String>,
     /// Only incidents changed at or after this, listed in the order of the
     /// changes, deleted ones included with `include_deleted=true`: the way to
@@ -89,6 +104,15 @@ pub struct IncidentFilterParams {
     updated_since: Option<String>,
     /// Include deleted incidents (with `deleted_at` set).
     include_deleted: Option<bool>,
+}
+
+/// A place or an area as a filter names it.
+fn area(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() || s.chars().count() > 200 {
+        Err("1 to 200 characters".into())
+    } else {
+        Ok(s.to_string())
+    }
 }
 
 fn slug(s: &str) -> Result<String, String> {
@@ -122,6 +146,9 @@ pub fn incident_filter(q: &mut QueryParams, tz: Tz) -> ApiResult<RawFilter> {
         verification: q.list_with("verification", Verification::parse)?,
         border_sector: q.list_with("border_sector", |s| Ok(s.to_string()))?,
         country: q.list_with("country", |s| CountryCode::parse(s).map(|c| c.as_str().to_string()))?,
+        place: q.list_with("place", area)?,
+        admin1: q.list_with("admin1", area)?,
+        admin2: q.list_with("admin2", area)?,
         origin_country: q.list_with("origin_country", |s| CountryCode::parse(s).map(|c| c.as_str().to_string()))?,
         cross_border: q.bool("cross_border")?,
         divergent: q.bool("divergent")?,

@@ -17,6 +17,7 @@ pub mod middleware;
 pub mod negotiate;
 pub mod ops;
 pub mod parties;
+pub mod places;
 pub mod spec;
 pub mod state;
 pub mod stats;
@@ -38,6 +39,7 @@ use crate::error::ApiError;
     paths(
         ops::healthz, ops::readyz, metrics::metrics,
         parties::list, parties::create, parties::get, parties::patch,
+        places::list, places::create, places::get, places::patch,
         incidents::list::list, incidents::create::create, incidents::batch::batch, incidents::read::get, incidents::patch::patch, incidents::patch::delete, incidents::read::history,
         claims::create, claims::list, claims::get, claims::void,
         keys::create, keys::list, keys::revoke,
@@ -49,6 +51,7 @@ use crate::error::ApiError;
         (name = "incidents", description = "Incidents with their claims, attribution and history"),
         (name = "claims", description = "What each party said about an incident"),
         (name = "parties", description = "Who can accuse, be accused, deny or confirm"),
+        (name = "places", description = "The gazetteer: places by every name they go by, with their administrative areas"),
         (name = "stats", description = "Counts by period, for dashboards"),
         (name = "keys", description = "API keys (admin)"),
         (name = "operations", description = "Health and readiness"),
@@ -178,6 +181,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::resource("/parties/{slug}")
                     .route(web::get().to(parties::get))
                     .route(web::patch().to(parties::patch))
+                    .default_service(web::to(not_allowed("GET, PATCH"))),
+            )
+            .service(
+                web::resource("/places")
+                    .route(web::get().to(places::list))
+                    .route(web::post().to(places::create))
+                    .default_service(web::to(not_allowed("GET, POST"))),
+            )
+            .service(
+                web::resource("/places/{slug}")
+                    .route(web::get().to(places::get))
+                    .route(web::patch().to(places::patch))
                     .default_service(web::to(not_allowed("GET, PATCH"))),
             )
             .service(

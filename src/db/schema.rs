@@ -117,6 +117,25 @@ diesel::table! {
         direction -> Nullable<Text>,
         cross_border -> Bool,
         occurred_offset -> Int4,
+        place -> Nullable<Text>,
+        admin1 -> Nullable<Text>,
+        admin2 -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    places (slug) {
+        slug -> Text,
+        name -> Text,
+        alt_names -> Array<Text>,
+        country -> Nullable<Text>,
+        admin1 -> Nullable<Text>,
+        admin2 -> Nullable<Text>,
+        lat -> Nullable<Float8>,
+        lon -> Nullable<Float8>,
+        folded_names -> Array<Nullable<Text>>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -177,6 +196,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     incident_parties,
     incidents,
     parties,
+    places,
     revisions,
     server_secrets,
     sources,

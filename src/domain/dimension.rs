@@ -39,6 +39,10 @@ pub enum Dimension {
     /// `>`, its impact country (or, when the account names none, the
     /// incident's location country).
     ClaimDirection,
+    /// The location's first-level administrative area.
+    Admin1,
+    /// The location's second-level area.
+    Admin2,
 }
 
 /// What a count sums.
@@ -71,7 +75,7 @@ pub enum Counted {
 }
 
 impl Dimension {
-    pub const ALL: [Dimension; 18] = [
+    pub const ALL: [Dimension; 20] = [
         Dimension::Type,
         Dimension::Direction,
         Dimension::CrossBorder,
@@ -90,6 +94,8 @@ impl Dimension {
         Dimension::Verification,
         Dimension::BorderSector,
         Dimension::Country,
+        Dimension::Admin1,
+        Dimension::Admin2,
     ];
 
     /// Its name in `group_by` and in the answer's buckets.
@@ -111,6 +117,8 @@ impl Dimension {
             Dimension::TargetSide => "target_side",
             Dimension::Direction | Dimension::ClaimDirection => "direction",
             Dimension::CrossBorder => "cross_border",
+            Dimension::Admin1 => "admin1",
+            Dimension::Admin2 => "admin2",
         }
     }
 
@@ -124,6 +132,8 @@ impl Dimension {
                 | Dimension::Country
                 | Dimension::Denied
                 | Dimension::CrossBorder
+                | Dimension::Admin1
+                | Dimension::Admin2
         );
         match what {
             Counted::Incidents => of_the_incident || self.rollup_column().is_some() || self == Dimension::Direction,
@@ -234,7 +244,9 @@ mod tests {
                 "denied",
                 "verification",
                 "border_sector",
-                "country"
+                "country",
+                "admin1",
+                "admin2"
             ]
         );
         assert_eq!(Dimension::parse("claimant", Counted::Claims), Ok(Dimension::ClaimClaimant));

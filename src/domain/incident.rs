@@ -12,17 +12,34 @@ use uuid::Uuid;
 use super::account::{Accounts, Site};
 use super::claim::{ClaimView, NewClaim};
 use super::text::{BorderSector, Description, Headcount, PlaceName, Publisher, SourceTitle, Title, Violations};
-use super::{CountryCode, IncidentType, LocationPrecision, TimePrecision, Verification};
+use super::{CountryCode, IncidentType, LocationPrecision, PlaceSlug, TimePrecision, Verification};
 use crate::error::FieldError;
 
 /// Where the incident happened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"name": "Verin Shorzha", "border_sector": "gegharkunik-kalbajar", "country": "AM",
-    "lat": 40.1431, "lon": 45.6461, "precision": "settlement"}))]
+#[schema(example = json!({"name": "Verin Shorzha", "place": "verin-shorzha", "border_sector": "gegharkunik-kalbajar", "country": "AM",
+    "admin1": "Gegharkunik", "admin2": null, "lat": 40.1431, "lon": 45.6461, "precision": "settlement"}))]
 pub struct Location {
+    /// Required, unless `place` is given: then, when left out, the
+    /// place's name.
     #[schema(inline)]
     pub name: PlaceName,
+    /// A place of the gazetteer (`GET /v1/places`). It fills what the
+    /// location leaves out (name, country, coordinates, precision
+    /// `settlement`), and sets `admin1` and `admin2` to the place's, kept
+    /// in step when the place changes. An unknown place is a 422.
+    #[serde(default)]
+    pub place: Option<PlaceSlug>,
+    /// The first-level administrative area (a marz, an economic region):
+    /// the place's when `place` is given, else as written.
+    #[serde(default)]
+    #[schema(schema_with = PlaceName::nullable_schema)]
+    pub admin1: Option<PlaceName>,
+    /// The second-level area (a district, a rayon), like `admin1`.
+    #[serde(default)]
+    #[schema(schema_with = PlaceName::nullable_schema)]
+    pub admin2: Option<PlaceName>,
     #[schema(schema_with = BorderSector::nullable_schema)]
     pub border_sector: Option<BorderSector>,
     pub country: Option<CountryCode>,
@@ -219,9 +236,8 @@ impl IncidentView {
     /// the zone asked for.
     pub fn shown_in(mut self, zone: super::zone::Zone) -> Self {
         let reported = *self.fields.occurred_at.offset();
-        let show = |t: DateTime<FixedOffset>| zone.show(t.to_utc(), reported);
-        self.fields.occurred_at = show(self.fields.occurred_at);
-        self.fields.occurred_until = self.fields.occurred_until.map(show);
+        self.fields.occurred_at = zone.show(self.fields.occurred_at.to_utc(), reported);
+        self.fields.occurred_until = self.fields.occurred_until.map(|t| zone.show(t.to_utc(), reported));
         self.local_date = self.fields.occurred_at.date_naive();
         if zone.asked().is_some() {
             for c in &mut self.claims {

@@ -13,6 +13,7 @@ pub mod json;
 pub mod keys;
 pub mod party;
 pub mod period;
+pub mod place;
 pub mod slug;
 pub mod spreadsheet;
 pub mod text;

@@ -128,6 +128,9 @@ impl CountRequest {
             || raw.updated_since.is_some()
             || raw.include_deleted
             || !raw.origin_country.is_empty()
+            || !raw.place.is_empty()
+            || !raw.admin1.is_empty()
+            || !raw.admin2.is_empty()
             || raw.divergent.is_some()
         {
             return None;

@@ -22,6 +22,10 @@ pub struct RawFilter {
     pub verification: Vec<Verification>,
     pub border_sector: Vec<String>,
     pub country: Vec<String>,
+    /// Places of the gazetteer, by slug or by any of their names.
+    pub place: Vec<String>,
+    pub admin1: Vec<String>,
+    pub admin2: Vec<String>,
     pub origin_country: Vec<String>,
     pub cross_border: Option<bool>,
     pub divergent: Option<bool>,
@@ -55,6 +59,9 @@ impl RawFilter {
             verification,
             border_sector,
             country,
+            place,
+            admin1,
+            admin2,
             origin_country,
             cross_border,
             divergent,
@@ -65,9 +72,21 @@ impl RawFilter {
         } = self;
         types.is_empty()
             && verification.is_empty()
-            && [accuser, accused, claimant, accuser_side, accused_side, border_sector, country, origin_country]
-                .iter()
-                .all(|v| v.is_empty())
+            && [
+                accuser,
+                accused,
+                claimant,
+                accuser_side,
+                accused_side,
+                border_sector,
+                country,
+                place,
+                admin1,
+                admin2,
+                origin_country,
+            ]
+            .iter()
+            .all(|v| v.is_empty())
             && denied.is_none()
             && cross_border.is_none()
             && divergent.is_none()
@@ -99,6 +118,9 @@ impl RawFilter {
             verification: self.verification.iter().map(|v| v.as_str().to_string()).collect(),
             border_sector: self.border_sector.clone(),
             country: self.country.clone(),
+            place: self.place.clone(),
+            admin1: self.admin1.clone(),
+            admin2: self.admin2.clone(),
             origin_country: self.origin_country.clone(),
             cross_border: self.cross_border,
             divergent: self.divergent,

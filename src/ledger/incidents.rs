@@ -116,7 +116,8 @@ pub async fn create(
         if let Some(replay) = replay {
             return Ok(replay);
         }
-        let mut errors = Vec::new();
+        let mut value = value;
+        let mut errors = super::places::fill_locations(conn, vec![(String::new(), &mut value)]).await?;
         let prepared = match prepare(value, "", &h, crate::store::now(), &mut errors)? {
             Some(p) if errors.is_empty() => p,
             _ => return Err(ApiError::validation(errors)),
@@ -152,7 +153,12 @@ pub async fn batch(
             return Ok(replay);
         }
         let now = crate::store::now();
-        let mut errors = Vec::new();
+        let mut items = items;
+        let mut errors = super::places::fill_locations(
+            conn,
+            items.iter_mut().enumerate().map(|(i, v)| (format!("/incidents/{i}"), v)).collect(),
+        )
+        .await?;
         let mut prepared = Vec::with_capacity(items.len());
         for (i, v) in items.into_iter().enumerate() {
             prepared.push(prepare(v, &format!("/incidents/{i}"), &h, now, &mut errors)?);
@@ -211,6 +217,10 @@ pub async fn patch(
         let before_json = serde_json::to_value(&before).map_err(ApiError::internal)?;
         let mut after_json = before_json.clone();
         json_patch::merge(&mut after_json, &patch.0);
+        let errors = super::places::fill_locations(conn, vec![(String::new(), &mut after_json)]).await?;
+        if !errors.is_empty() {
+            return Err(ApiError::validation(errors));
+        }
         let after: IncidentFields = from_value_at(after_json.clone(), "").map_err(|e| ApiError::validation(vec![e]))?;
         let now = crate::store::now();
         let mut errors = Vec::new();

@@ -11,5 +11,6 @@ pub mod idempotency;
 pub mod incidents;
 pub mod keys;
 pub mod parties;
+pub mod places;
 pub mod prepare;
 pub mod rows;

@@ -50,6 +50,9 @@ impl IncidentFields {
             lat: self.location.lat,
             lon: self.location.lon,
             location_precision: self.location.precision.map(|p| p.as_str().to_string()),
+            place: self.location.place.as_ref().map(|p| p.as_str().to_string()),
+            admin1: self.location.admin1.as_ref().map(ToString::to_string),
+            admin2: self.location.admin2.as_ref().map(ToString::to_string),
             killed_military: n(c.killed_military),
             killed_civilian: n(c.killed_civilian),
             wounded_military: n(c.wounded_military),
@@ -102,6 +105,9 @@ impl IncidentFields {
             incident_type: stored(IncidentType::parse, &r.type_, "incidents.type")?,
             location: Location {
                 name: stored(PlaceName::parse, &r.location_name, "incidents.location_name")?,
+                place: r.place.as_deref().map(|p| stored(PlaceSlug::parse, p, "incidents.place")).transpose()?,
+                admin1: r.admin1.as_deref().map(|a| stored(PlaceName::parse, a, "incidents.admin1")).transpose()?,
+                admin2: r.admin2.as_deref().map(|a| stored(PlaceName::parse, a, "incidents.admin2")).transpose()?,
                 border_sector: r
                     .border_sector
                     .as_deref()

@@ -51,6 +51,10 @@ pub struct IncidentRow {
     pub divergent: bool,
     /// The UTC offset `occurred_at` was reported with, in seconds.
     pub occurred_offset: i32,
+    /// The gazetteer's place, when the location references one.
+    pub place: Option<String>,
+    pub admin1: Option<String>,
+    pub admin2: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::dsl::sql;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Text};
+use diesel::sql_types::{Array, Bool, Text};
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
@@ -26,6 +26,11 @@ pub struct IncidentFilter {
     pub verification: Vec<String>,
     pub border_sector: Vec<String>,
     pub country: Vec<String>,
+    /// Places by slug or any of their names: incidents that reference
+    /// one, or whose location is named by one of its names.
+    pub place: Vec<String>,
+    pub admin1: Vec<String>,
+    pub admin2: Vec<String>,
     pub origin_country: Vec<String>,
     pub cross_border: Option<bool>,
     pub divergent: Option<bool>,
@@ -87,6 +92,27 @@ pub fn filtered(f: &IncidentFilter) -> incidents::BoxedQuery<'static, Pg> {
     if !f.country.is_empty() {
         q = q.filter(incidents::country.eq_any(f.country.clone()));
     }
+    if !f.place.is_empty() {
+        q = q.filter(
+            sql::<Bool>(
+                "(incidents.place = ANY(ARRAY(SELECT p.slug FROM places p WHERE p.slug = ANY(",
+            )
+            .bind::<Array<Text>, _>(f.place.clone())
+            .sql(") OR p.folded_names && ARRAY(SELECT lower(v) FROM unnest(")
+            .bind::<Array<Text>, _>(f.place.clone())
+            .sql(") AS v))) OR lower(incidents.location_name) = ANY(ARRAY(SELECT DISTINCT n FROM places p, unnest(p.folded_names) AS n WHERE p.slug = ANY(")
+            .bind::<Array<Text>, _>(f.place.clone())
+            .sql(") OR p.folded_names && ARRAY(SELECT lower(v) FROM unnest(")
+            .bind::<Array<Text>, _>(f.place.clone())
+            .sql(") AS v))))"),
+        );
+    }
+    if !f.admin1.is_empty() {
+        q = q.filter(crate::store::places::folded_in("incidents.admin1", &f.admin1));
+    }
+    if !f.admin2.is_empty() {
+        q = q.filter(crate::store::places::folded_in("incidents.admin2", &f.admin2));
+    }
     if !f.origin_country.is_empty() {
         q = q.filter(incidents::origin_country.eq_any(f.origin_country.clone()));
     }
@@ -100,10 +126,26 @@ pub fn filtered(f: &IncidentFilter) -> incidents::BoxedQuery<'static, Pg> {
         q = q.filter(incidents::lon.between(min_lon, max_lon)).filter(incidents::lat.between(min_lat, max_lat));
     }
     if let Some(text) = &f.q {
+        // The words as given, or any name of a place that goes by them:
+        // "Kəlbəcər" also finds incidents written about Kalbajar and
+        // Karvachar, and those at that place.
+        let named = "FROM places p WHERE p.folded_names @> ARRAY[lower(";
         q = q.filter(
-            sql::<Bool>("to_tsvector('simple', title || ' ' || description) @@ websearch_to_tsquery('simple', ")
-                .bind::<Text, _>(text.clone())
-                .sql(")"),
+            sql::<Bool>(
+                "(to_tsvector('simple', title || ' ' || description) @@ (SELECT coalesce(websearch_to_tsquery('simple', ",
+            )
+            .bind::<Text, _>(text.clone())
+            .sql(") || (SELECT to_tsquery('simple', string_agg('(' || phraseto_tsquery('simple', n)::text || ')', ' | ')) FROM places p, unnest(array_prepend(p.name, p.alt_names)) AS n WHERE p.folded_names @> ARRAY[lower(")
+            .bind::<Text, _>(text.clone())
+            .sql(")] AND phraseto_tsquery('simple', n)::text <> ''), websearch_to_tsquery('simple', ")
+            .bind::<Text, _>(text.clone())
+            .sql("))) OR incidents.place = ANY(ARRAY(SELECT p.slug ")
+            .sql(named)
+            .bind::<Text, _>(text.clone())
+            .sql(")])) OR lower(incidents.location_name) = ANY(ARRAY(SELECT DISTINCT n FROM (SELECT p.folded_names ")
+            .sql(named)
+            .bind::<Text, _>(text.clone())
+            .sql(")]) AS f, unnest(f.folded_names) AS n)))"),
         );
     }
     if let Some(since) = f.updated_since {

@@ -7,6 +7,7 @@ pub mod incidents;
 pub mod keys;
 pub mod listing;
 pub mod parties;
+pub mod places;
 pub mod revisions;
 pub mod rollup;
 pub mod secrets;

@@ -73,6 +73,8 @@ fn lateral(d: Dimension) -> String {
         Dimension::TargetSide => "SELECT sm.side AS val FROM side_map sm WHERE sm.party = r.target".into(),
         Dimension::Direction | Dimension::ClaimDirection => "SELECT r.direction AS val".into(),
         Dimension::CrossBorder => "SELECT r.cross_border::text AS val".into(),
+        Dimension::Admin1 => "SELECT r.admin1 AS val".into(),
+        Dimension::Admin2 => "SELECT r.admin2 AS val".into(),
     }
 }
 
@@ -109,7 +111,7 @@ enum Rows {
 }
 
 /// incident id, date, measure, type, verification, border_sector, country,
-/// denied, claimant, stance, target, direction, cross_border.
+/// denied, claimant, stance, target, direction, cross_border, admin1, admin2.
 type RowSqlType = (
     diesel::sql_types::Uuid,
     Timestamptz,
@@ -124,6 +126,8 @@ type RowSqlType = (
     Nullable<Text>,
     Nullable<Text>,
     diesel::sql_types::Bool,
+    Nullable<Text>,
+    Nullable<Text>,
 );
 
 fn rows(spec: &StatsSpec) -> Rows {
@@ -149,6 +153,8 @@ fn rows(spec: &StatsSpec) -> Rows {
                 claims::target,
                 sql::<Nullable<Text>>(CLAIM_DIRECTION),
                 incidents::cross_border,
+                incidents::admin1,
+                incidents::admin2,
             ))
             .filter(claims::counted)
             .filter(claims::incident_id.eq_any(filtered(&filter).select(incidents::id)))
@@ -175,6 +181,8 @@ fn rows(spec: &StatsSpec) -> Rows {
                 none(),
                 incidents::direction,
                 incidents::cross_border,
+                incidents::admin1,
+                incidents::admin2,
             ))
             .filter(date().ge(spec.from))
             .filter(date().lt(spec.to));
@@ -205,7 +213,7 @@ impl QueryFragment<Pg> for Grouped<'_> {
         out.push_bind_param::<Array<Text>, _>(&self.spec.sides.0)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<Text>, _>(&self.spec.sides.1)?;
-        out.push_sql(") AS s(party, side)), r(incident_id, at, v, type, verification, border_sector, country, denied, claimant, stance, target, direction, cross_border) AS (");
+        out.push_sql(") AS s(party, side)), r(incident_id, at, v, type, verification, border_sector, country, denied, claimant, stance, target, direction, cross_border, admin1, admin2) AS (");
         match &self.rows {
             Rows::Incidents(q) => QueryFragment::<Pg>::walk_ast(q, out.reborrow())?,
             Rows::Claims(q) => QueryFragment::<Pg>::walk_ast(q, out.reborrow())?,

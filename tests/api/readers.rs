@@ -128,3 +128,131 @@ async fn the_claims_csv_has_one_row_per_claim_with_its_incidents_date_and_place(
     }
     assert!(rows.iter().any(|r| &r[col("incident_local_date")] == "2025-07-03"), "{}", res.text);
 }
+
+async fn search(app: &crate::helpers::TestApp, query: &str) -> Vec<String> {
+    let path = format!("/v1/incidents?{query}");
+    let res = app.get(&path).await;
+    assert_eq!(res.status, 200, "{path}: {}", res.text);
+    ids(&res.body)
+}
+
+#[tokio::test]
+async fn a_place_is_found_by_any_of_its_names_and_areas_are_filters_and_dimensions() {
+    let app = spawn_app().await;
+    app.seed().await;
+    let kalbajar = app.get("/v1/places?name=Karvachar").await;
+    assert_eq!(kalbajar.status, 200, "{}", kalbajar.text);
+    assert_eq!(kalbajar.body["data"][0]["slug"], "kalbajar", "{}", kalbajar.text);
+    assert_eq!(kalbajar.body["data"].as_array().unwrap().len(), 1);
+    let mut at_kalbajar = Vec::new();
+    for story in ceasefire::seed::example() {
+        let res = app.post("/v1/incidents", &story).await;
+        assert_eq!(res.status, 201, "{}", res.text);
+        assert_eq!(res.body["location"]["admin1"], "East Zangezur");
+        assert_eq!(res.body["location"]["admin2"], "Kalbajar District");
+        at_kalbajar.push(res.body["id"].as_str().unwrap().to_string());
+    }
+    // Written by someone who knows the place by its Armenian name, without
+    // a reference to the gazetteer.
+    let mut karvachar = incident("2025-07-06T10:00:00+04:00", "small_arms_fire");
+    karvachar["location"] = json!({"name": "Karvachar", "country": "AZ"});
+    karvachar["title"] = json!("Shots heard");
+    let res = app.post("/v1/incidents", &karvachar).await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    at_kalbajar.push(res.body["id"].as_str().unwrap().to_string());
+    // Elsewhere: a place in Tavush, filled from the gazetteer.
+    let mut berd = incident("2025-07-07T10:00:00+04:00", "mortar_fire");
+    berd["location"] = json!({"place": "berd"});
+    let res = app.post("/v1/incidents", &berd).await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    let berd_id = res.body["id"].as_str().unwrap().to_string();
+    let loc = &res.body["location"];
+    assert_eq!(
+        (loc["name"].as_str(), loc["country"].as_str(), loc["admin1"].as_str()),
+        (Some("Berd"), Some("AM"), Some("Tavush"))
+    );
+    assert_eq!(loc["lat"], 40.8808);
+    at_kalbajar.sort();
+    for name in [
+        "Kalbajar",
+        "K%C9%99lb%C9%99c%C9%99r",
+        "Karvachar",
+        "%D0%9A%D0%B5%D0%BB%D1%8C%D0%B1%D0%B0%D0%B4%D0%B6%D0%B0%D1%80",
+    ] {
+        assert_eq!(search(&app, &format!("q={name}")).await, at_kalbajar, "q={name}");
+        assert_eq!(search(&app, &format!("place={name}")).await, at_kalbajar, "place={name}");
+    }
+    assert_eq!(search(&app, "place=kalbajar").await, at_kalbajar);
+    assert_eq!(search(&app, "admin1=tavush").await, vec![berd_id]);
+    assert_eq!(search(&app, "admin2=Kalbajar%20District").await.len(), 2, "the two that reference the place");
+    assert!(search(&app, "q=Tbilisi").await.is_empty());
+    // Areas are dimensions of counts.
+    let count = app.get("/v1/stats/incidents?interval=month&from=2025-07-01&to=2025-08-01&group_by=admin1").await;
+    assert_eq!(count.status, 200, "{}", count.text);
+    let mut by_area: Vec<(String, i64)> = count.body["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["value"].as_i64().unwrap() > 0)
+        .map(|b| (b["admin1"].as_str().unwrap_or("").to_string(), b["value"].as_i64().unwrap()))
+        .collect();
+    by_area.sort();
+    assert_eq!(
+        by_area,
+        [("".to_string(), 1), ("East Zangezur".to_string(), 2), ("Tavush".to_string(), 1)],
+        "{}",
+        count.text
+    );
+    let tavush = app.get("/v1/stats/incidents?interval=month&from=2025-07-01&to=2025-08-01&admin1=Tavush").await;
+    assert_eq!(tavush.body["total"], 1, "{}", tavush.text);
+}
+
+#[tokio::test]
+async fn editors_manage_places_and_incidents_follow_their_areas() {
+    let app = spawn_app().await;
+    app.seed().await;
+    let new = json!({"slug": "sotk-mine", "name": "Sotk gold mine", "alt_names": ["Zod mine", "Сотк рудник"],
+                     "country": "AM", "admin1": "Gegharkunik", "lat": 40.21, "lon": 45.93});
+    let created = app.post("/v1/places", &new).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(created.header("location"), Some("/v1/places/sotk-mine"));
+    assert_eq!(app.post("/v1/places", &new).await.status, 409);
+    let bad = app.post("/v1/places", &json!({"slug": "x", "name": "X", "lat": 40.0})).await;
+    assert_eq!(bad.assert_problem(422), ["/lon"]);
+    let reporter = app.create_key("reporter", ceasefire::domain::Role::Reporter).await;
+    let refused = app
+        .send(app.client.post(app.url("/v1/places")).bearer_auth(&reporter).json(&json!({"slug": "y", "name": "Y"})))
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.text);
+    // An incident at an unknown place is refused where the place is named.
+    let mut nowhere = incident("2025-07-07T10:00:00Z", "mortar_fire");
+    nowhere["location"] = json!({"place": "atlantis"});
+    assert!(app.post("/v1/incidents", &nowhere).await.assert_problem(422).contains(&"/location/place".to_string()));
+    let mut at_mine = incident("2025-07-07T10:00:00Z", "mortar_fire");
+    at_mine["location"] = json!({"place": "sotk-mine", "name": "Sotk mine, north gate"});
+    let res = app.post("/v1/incidents", &at_mine).await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    assert_eq!(res.body["location"]["name"], "Sotk mine, north gate", "a name given is kept");
+    let id = res.body["id"].as_str().unwrap().to_string();
+    assert_eq!(search(&app, "q=Zod%20mine").await, std::slice::from_ref(&id));
+    // The place moves to another area: its incidents follow, as a new version.
+    let patched = app
+        .send(
+            app.client
+                .patch(app.url("/v1/places/sotk-mine"))
+                .bearer_auth(&app.token)
+                .header("Content-Type", "application/merge-patch+json")
+                .body(r#"{"admin2": "Vardenis community", "alt_names": ["Zod mine"]}"#),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.text);
+    assert_eq!(patched.body["alt_names"], json!(["Zod mine"]));
+    let after = app.get(&format!("/v1/incidents/{id}")).await;
+    assert_eq!(after.body["location"]["admin2"], "Vardenis community");
+    assert_eq!(after.body["version"], 2);
+    assert_eq!(app.get("/v1/places/sotk-mine").await.body["admin2"], "Vardenis community");
+    assert_eq!(app.get("/v1/places/nowhere").await.status, 404);
+    let page = app.get("/v1/places?limit=2").await;
+    assert_eq!(page.body["data"].as_array().unwrap().len(), 2);
+    assert!(page.header("link").unwrap().contains("after="), "{:?}", page.header("link"));
+}

@@ -1,0 +1,147 @@
+//! The gazetteer: places by every name they go by.
+
+use chrono::{DateTime, Utc};
+use diesel::dsl::sql;
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::sql_types::{Array, Bool, Nullable, Text};
+use diesel_async::RunQueryDsl;
+
+use super::Conn;
+use crate::db::schema::{incidents, places};
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = places, check_for_backend(Pg), treat_none_as_null = true)]
+pub struct PlaceRow {
+    pub slug: String,
+    pub name: String,
+    pub alt_names: Vec<String>,
+    pub country: Option<String>,
+    pub admin1: Option<String>,
+    pub admin2: Option<String>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Places whose name or alternate name is `name` (case folded by the
+/// database, the same way on both sides).
+fn named(name: &str) -> Box<dyn BoxableExpression<places::table, Pg, SqlType = Bool>> {
+    Box::new(sql::<Bool>("places.folded_names @> ARRAY[lower(").bind::<Text, _>(name.to_string()).sql(")]"))
+}
+
+/// Inserts a place; `false` when the slug is taken.
+pub async fn insert(conn: &mut Conn, row: &PlaceRow) -> QueryResult<bool> {
+    let n = diesel::insert_into(places::table).values(row).on_conflict_do_nothing().execute(conn).await?;
+    Ok(n == 1)
+}
+
+pub async fn get(conn: &mut Conn, slug: &str) -> QueryResult<Option<PlaceRow>> {
+    places::table.find(slug).select(PlaceRow::as_select()).first(conn).await.optional()
+}
+
+/// The place for update, locked until the transaction ends.
+pub async fn lock(conn: &mut Conn, slug: &str) -> QueryResult<Option<PlaceRow>> {
+    places::table.find(slug).select(PlaceRow::as_select()).for_update().first(conn).await.optional()
+}
+
+pub async fn update(conn: &mut Conn, row: &PlaceRow) -> QueryResult<PlaceRow> {
+    diesel::update(places::table.find(&row.slug)).set(row).returning(PlaceRow::as_returning()).get_result(conn).await
+}
+
+/// These places (those that exist).
+pub async fn by_slugs(conn: &mut Conn, slugs: &[String]) -> QueryResult<Vec<PlaceRow>> {
+    places::table.filter(places::slug.eq_any(slugs)).select(PlaceRow::as_select()).load(conn).await
+}
+
+/// What a list of places is filtered by.
+#[derive(Debug, Clone, Default)]
+pub struct PlaceFilter {
+    /// Any of its names is this (case-insensitive).
+    pub name: Option<String>,
+    pub country: Vec<String>,
+    pub admin1: Vec<String>,
+    pub admin2: Vec<String>,
+}
+
+/// A page of places by slug, after `after`.
+pub async fn page(conn: &mut Conn, f: &PlaceFilter, after: Option<&str>, limit: i64) -> QueryResult<Vec<PlaceRow>> {
+    let mut q = places::table.select(PlaceRow::as_select()).order(places::slug).limit(limit).into_boxed();
+    if let Some(name) = &f.name {
+        q = q.filter(named(name));
+    }
+    if !f.country.is_empty() {
+        q = q.filter(places::country.eq_any(f.country.clone()));
+    }
+    if !f.admin1.is_empty() {
+        q = q.filter(folded_in("places.admin1", &f.admin1));
+    }
+    if !f.admin2.is_empty() {
+        q = q.filter(folded_in("places.admin2", &f.admin2));
+    }
+    if let Some(after) = after {
+        q = q.filter(places::slug.gt(after.to_string()));
+    }
+    q.load(conn).await
+}
+
+/// `column`, case folded, is one of `values` (folded the same way).
+pub fn folded_in<QS: 'static>(
+    column: &'static str,
+    values: &[String],
+) -> Box<dyn BoxableExpression<QS, Pg, SqlType = Bool>> {
+    Box::new(
+        sql::<Bool>(&format!("lower({column}) = ANY(ARRAY(SELECT lower(v) FROM unnest("))
+            .bind::<Array<Text>, _>(values.to_vec())
+            .sql(") AS v))"),
+    )
+}
+
+/// Every name of the places named `name` (by any of their names) and
+/// their slugs: what `q` and the place filter of incidents match.
+pub async fn names_of(conn: &mut Conn, name: &str) -> QueryResult<(Vec<String>, Vec<String>)> {
+    let rows: Vec<(String, String, Vec<String>)> = places::table
+        .filter(named(name))
+        .select((places::slug, places::name, places::alt_names))
+        .limit(100)
+        .load(conn)
+        .await?;
+    let slugs = rows.iter().map(|(s, _, _)| s.clone()).collect();
+    let names = rows.into_iter().flat_map(|(_, n, alt)| std::iter::once(n).chain(alt)).collect();
+    Ok((slugs, names))
+}
+
+/// Slugs of the places that are `given`, by slug or by any name.
+pub async fn resolve(conn: &mut Conn, given: &[String]) -> QueryResult<Vec<String>> {
+    let mut slugs = Vec::new();
+    for g in given {
+        slugs.extend(names_of(conn, g).await?.0);
+        slugs.push(g.clone());
+    }
+    slugs.sort();
+    slugs.dedup();
+    Ok(slugs)
+}
+
+/// Incidents at the place take its administrative areas again (a new
+/// version of each, so that caches and mirrors see it); how many changed.
+pub async fn restate_incidents(conn: &mut Conn, place: &PlaceRow, now: DateTime<Utc>) -> QueryResult<usize> {
+    diesel::update(
+        incidents::table.filter(incidents::place.eq(&place.slug)).filter(
+            sql::<Bool>("(incidents.admin1, incidents.admin2) IS DISTINCT FROM (")
+                .bind::<Nullable<Text>, _>(place.admin1.clone())
+                .sql(", ")
+                .bind::<Nullable<Text>, _>(place.admin2.clone())
+                .sql(")"),
+        ),
+    )
+    .set((
+        incidents::admin1.eq(&place.admin1),
+        incidents::admin2.eq(&place.admin2),
+        incidents::version.eq(incidents::version + 1),
+        incidents::updated_at.eq(now),
+    ))
+    .execute(conn)
+    .await
+}
