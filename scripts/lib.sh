@@ -29,6 +29,14 @@ free_port() {
 }
 
 # Installs nginx (the fault tests put it in front of two servers) when missing.
+# Debian's Chromium: the chart test opens an SVG answer in it, headless.
+ensure_chromium() {
+  if command -v chromium >/dev/null; then
+    return 0
+  fi
+  apt_install chromium chromium
+}
+
 ensure_nginx() {
   if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then
     return 0

@@ -316,7 +316,8 @@ impl Tally {
 /// rendered in each format, with its ETag.
 pub struct SharedCounts {
     pub tally: Tally,
-    pub rendered: [OnceLock<(bytes::Bytes, String)>; 2],
+    /// The answer in each format (JSON, CSV, SVG), rendered once.
+    pub rendered: [OnceLock<(bytes::Bytes, String)>; 3],
 }
 
 impl SharedCounts {

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod auth;
+mod charts;
 mod claims;
 mod dimensions;
 mod exports;

@@ -3,6 +3,7 @@
 //! parsed (`request`), planned and run by the ledger (`ledger::counts`),
 //! and the tally rendered (`render`).
 
+pub mod chart;
 pub mod render;
 pub mod request;
 
@@ -78,8 +79,19 @@ pub struct StatsParams {
     /// Up to 4 dimensions, repeated or comma-separated.
     #[param(explode = true)]
     group_by: Option<Vec<String>>,
-    /// `json` (default) or `csv`; overrides `Accept`.
+    /// `json` (default), `csv`, or `svg`: the count drawn as a bar chart
+    /// (bars per period, one series per group, the 11 largest groups and
+    /// the rest summed as "other", a legend, periods labelled by their
+    /// first day in `tz`, a title from the request), to embed with `<img>`
+    /// in an article or a dashboard's text panel; at most 3,000 bars.
+    /// Overrides `Accept`.
     format: Option<String>,
+    /// With `format=svg`: the chart's width in pixels, 200 to 3000. Default 800.
+    #[param(minimum = 200, maximum = 3000)]
+    width: Option<u32>,
+    /// With `format=svg`: the chart's height in pixels, 150 to 2000. Default 400.
+    #[param(minimum = 150, maximum = 2000)]
+    height: Option<u32>,
 }
 
 /// Buckets above which an answer counts as an expensive read (about 800 KB
@@ -88,7 +100,7 @@ const LARGE_ANSWER: usize = 10_000;
 
 async fn answer(state: web::Data<AppState>, req: HttpRequest, what: Counted) -> ApiResult<HttpResponse> {
     let parsed = request::parse(&req, what, crate::store::now())?;
-    let (request, format) = (parsed.request, parsed.format);
+    let (request, format, chart) = (parsed.request, parsed.format, parsed.chart);
     if !state.known_zones.contains(request.tz.name()) {
         return Err(ApiError::bad_query(
             "tz",
@@ -145,9 +157,10 @@ async fn answer(state: web::Data<AppState>, req: HttpRequest, what: Counted) -> 
     let (bytes, etag) = match cell.get() {
         Some(rendered) => rendered.clone(),
         None if large => {
-            let (shared, request, periods) = (shared.clone(), request.clone(), periods.clone());
+            let (shared, request, periods, chart) = (shared.clone(), request.clone(), periods.clone(), chart.clone());
             let rendered = actix_web::web::block(move || {
-                let rendered = Answer { request: &request, periods: &periods, tally: &shared.tally }.render(format)?;
+                let rendered = Answer { request: &request, periods: &periods, tally: &shared.tally, chart: &chart }
+                    .render(format)?;
                 let _ = shared.rendered[format as usize].set(rendered.clone());
                 Ok::<_, ApiError>(rendered)
             })
@@ -158,7 +171,8 @@ async fn answer(state: web::Data<AppState>, req: HttpRequest, what: Counted) -> 
         None => {
             // Requests that shared the query also share its answer, rendered
             // once per format (identical requests, identical bodies).
-            let rendered = Answer { request: &request, periods: &periods, tally: &shared.tally }.render(format)?;
+            let rendered =
+                Answer { request: &request, periods: &periods, tally: &shared.tally, chart: &chart }.render(format)?;
             let _ = cell.set(rendered.clone());
             rendered
         }
@@ -221,10 +235,11 @@ async fn answer(state: web::Data<AppState>, req: HttpRequest, what: Counted) -> 
         (status = 200, description = "Counts by period", content(
             (Stats = "application/json"),
             (String = "text/csv", example = "period_start,accuser,value\n2023-08-14T00:00:00+04:00,am-mod,3\n"),
+            (String = "image/svg+xml"),
         ), headers(("ETag" = String))),
         (status = 304, description = "Unchanged since the ETag given"),
         (status = 400, description = "Invalid query: unknown zone or dimension, `from` not before `to`, more than 20,000 periods, or more buckets (periods × groups, zero-filled) than the server's limit (100,000 unless `CEASEFIRE_MAX_BUCKETS` says otherwise), with type `urn:ceasefire:problem:too-many-buckets` and the figure in `detail`", body = Problem, content_type = "application/problem+json"),
-        (status = 406, description = "The Accept header allows neither JSON nor CSV", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "The Accept header allows none of JSON, CSV and SVG", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn incidents(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) -> ApiResult<HttpResponse> {
     answer(state, req, Counted::Incidents).await
@@ -268,10 +283,11 @@ pub async fn incidents(state: web::Data<AppState>, _read: CanRead, req: HttpRequ
         (status = 200, description = "Counts by period", content(
             (Stats = "application/json"),
             (String = "text/csv", example = "period_start,claimant,stance,value\n2023-08-14T00:00:00+04:00,am-mod,accuses,5\n"),
+            (String = "image/svg+xml"),
         ), headers(("ETag" = String))),
         (status = 304, description = "Unchanged since the ETag given"),
         (status = 400, description = "Invalid query, or more buckets than the server's limit (`urn:ceasefire:problem:too-many-buckets`)", body = Problem, content_type = "application/problem+json"),
-        (status = 406, description = "The Accept header allows neither JSON nor CSV", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "The Accept header allows none of JSON, CSV and SVG", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn claims(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) -> ApiResult<HttpResponse> {
     answer(state, req, Counted::Claims).await

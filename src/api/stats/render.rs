@@ -16,6 +16,8 @@ pub struct Answer<'a> {
     pub request: &'a CountRequest,
     pub periods: &'a [NaiveDate],
     pub tally: &'a Tally,
+    /// How a chart is drawn.
+    pub chart: &'a super::chart::ChartSpec,
 }
 
 impl Answer<'_> {
@@ -52,9 +54,38 @@ impl Answer<'_> {
                 serde_json::to_vec(&body).map_err(ApiError::internal)?
             }
             Format::Csv => buckets.csv()?,
+            Format::Svg => self.svg(&groups)?.into_bytes(),
         };
         let etag = body_etag(&bytes);
         Ok((bytes.into(), etag))
+    }
+}
+
+impl Answer<'_> {
+    /// The chart: the largest groups as series, the rest summed as "other".
+    fn svg(&self, groups: &[(&GroupKey, usize)]) -> ApiResult<String> {
+        use super::chart::MAX_SERIES;
+        let value = |index: usize| -> Vec<i64> { self.periods.iter().map(|p| self.tally.value(*p, index)).collect() };
+        let name = |group: &GroupKey| -> String {
+            if group.is_empty() {
+                return self.request.measure.name().to_string();
+            }
+            group.iter().map(|v| v.as_deref().unwrap_or("(none)")).collect::<Vec<_>>().join(" · ")
+        };
+        let mut series: Vec<(String, Vec<i64>)> = groups.iter().map(|(g, i)| (name(g), value(*i))).collect();
+        series.sort_by_key(|(_, v)| std::cmp::Reverse(v.iter().sum::<i64>()));
+        if series.len() > MAX_SERIES {
+            let rest = series.split_off(MAX_SERIES - 1);
+            let mut other = vec![0; self.periods.len()];
+            for (_, v) in &rest {
+                for (o, x) in other.iter_mut().zip(v) {
+                    *o += x;
+                }
+            }
+            series.push((format!("other ({})", rest.len()), other));
+        }
+        let labels: Vec<String> = self.periods.iter().map(|p| p.to_string()).collect();
+        super::chart::svg(self.chart, &labels, &series)
     }
 }
 

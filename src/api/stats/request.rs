@@ -7,6 +7,7 @@ use actix_web::HttpRequest;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 
+use super::chart::{self, ChartSpec};
 use crate::api::extract::{clip, QueryParams};
 use crate::api::filters::{incident_filter, parse_bound, read_zone};
 use crate::domain::dimension::{Counted, Dimension, Measure};
@@ -20,6 +21,7 @@ use crate::ledger::counts::{By, CountRequest, MAX_GROUP_BY};
 pub enum Format {
     Json,
     Csv,
+    Svg,
 }
 
 impl Format {
@@ -27,6 +29,7 @@ impl Format {
         match self {
             Format::Json => "application/json",
             Format::Csv => "text/csv; charset=utf-8",
+            Format::Svg => "image/svg+xml",
         }
     }
 }
@@ -38,6 +41,8 @@ pub struct Parsed {
     pub request: CountRequest,
     pub format: Format,
     pub to_given: bool,
+    /// How a chart is drawn (`format=svg`).
+    pub chart: ChartSpec,
 }
 
 /// Parses the count of `what` that `req` asks for; `now` ends a range
@@ -47,12 +52,28 @@ pub fn parse(req: &HttpRequest, what: Counted, now: DateTime<Utc>) -> ApiResult<
     let format = match q.one("format")?.as_deref() {
         Some("json") => Format::Json,
         Some("csv") => Format::Csv,
-        Some(other) => return Err(ApiError::bad_query("format", format!("`{}` is not json or csv", clip(other)))),
-        None => match crate::api::negotiate::negotiate(req, &["application/json", "text/csv"])? {
+        Some("svg") => Format::Svg,
+        Some(other) => return Err(ApiError::bad_query("format", format!("`{}` is not json, csv or svg", clip(other)))),
+        None => match crate::api::negotiate::negotiate(req, &["application/json", "text/csv", "image/svg+xml"])? {
             0 => Format::Json,
-            _ => Format::Csv,
+            1 => Format::Csv,
+            _ => Format::Svg,
         },
     };
+    let size = |name: &'static str, range: std::ops::RangeInclusive<u32>| {
+        move |s: &str| -> Result<u32, String> {
+            s.parse::<u32>()
+                .ok()
+                .filter(|n| range.contains(n))
+                .ok_or_else(|| format!("`{}` is not a {name} of {} to {} pixels", clip(s), range.start(), range.end()))
+        }
+    };
+    let width = q.one_with("width", size("width", chart::WIDTHS))?;
+    let height = q.one_with("height", size("height", chart::HEIGHTS))?;
+    if format != Format::Svg && (width.is_some() || height.is_some()) {
+        let param = if width.is_some() { "width" } else { "height" };
+        return Err(ApiError::bad_query(param, "a size is for a chart (format=svg)"));
+    }
     let interval = q.one_with("interval", Interval::parse)?.unwrap_or(Interval::Week);
     let tz: Tz = read_zone(&mut q)?.asked().unwrap_or(Tz::UTC);
     let from_raw = q.one("from")?;
@@ -112,7 +133,41 @@ pub fn parse(req: &HttpRequest, what: Counted, now: DateTime<Utc>) -> ApiResult<
     let filter = incident_filter(&mut q, tz)?;
     q.finish()?;
     let request = CountRequest { what, interval, tz, from, to, group_by, measure, by, stances, filter };
-    Ok(Parsed { request, format, to_given: to_raw.is_some() })
+    let chart = ChartSpec {
+        width: width.unwrap_or(800),
+        height: height.unwrap_or(400),
+        title: chart_title(&request),
+        subtitle: chart_filters(req),
+    };
+    Ok(Parsed { request, format, to_given: to_raw.is_some(), chart })
+}
+
+/// "Claims per week by claimant, Asia/Baku, 2025-07-01 to 2025-08-01".
+fn chart_title(r: &CountRequest) -> String {
+    let what = match r.measure {
+        Measure::Incidents => "Incidents",
+        Measure::Claims => "Claims",
+        Measure::Violations => "Violations",
+        Measure::Killed => "Killed",
+        Measure::Wounded => "Wounded",
+    };
+    let by = match r.group_by.is_empty() {
+        true => String::new(),
+        false => format!(" by {}", r.group_by.iter().map(|d| d.name()).collect::<Vec<_>>().join(", ")),
+    };
+    let day = |t: DateTime<Utc>| t.with_timezone(&r.tz).format("%Y-%m-%d %H:%M").to_string().replace(" 00:00", "");
+    format!("{what} per {}{by}, {}, {} to {}", r.interval.as_str(), r.tz.name(), day(r.from), day(r.to))
+}
+
+/// The filters of the request, as given: the chart's second line.
+fn chart_filters(req: &HttpRequest) -> String {
+    let shown = ["interval", "tz", "from", "to", "group_by", "measure", "format", "width", "height"];
+    url::form_urlencoded::parse(req.query_string().as_bytes())
+        .filter(|(k, _)| !shown.contains(&k.as_ref()))
+        .map(|(k, v)| format!("{k}={}", v.chars().take(60).collect::<String>()))
+        .take(12)
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 #[cfg(test)]
