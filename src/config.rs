@@ -59,6 +59,12 @@ pub enum Command {
         /// refuse the whole file (`fail`), leave the stored one (`skip`).
         #[arg(long, value_enum, default_value_t = OnExisting::Fail)]
         on_existing: OnExisting,
+        /// The file's layout: this service's export (`ceasefire`), or rows
+        /// of ACLED (`acled`) or UCDP GED (`ucdp`), brought in as incidents
+        /// keyed by their id there (`external_ids.acled`/`.ucdp`): a row
+        /// whose id is here already updates that incident.
+        #[arg(long = "from", value_enum, default_value_t = crate::import_layout::Layout::Ceasefire)]
+        from: crate::import_layout::Layout,
         #[command(flatten)]
         database: DatabaseArgs,
     },

@@ -8,6 +8,7 @@ pub mod domain;
 pub mod error;
 pub mod gazetteer;
 pub mod import;
+pub mod import_layout;
 pub mod ledger;
 pub mod seed;
 pub mod startup;

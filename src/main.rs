@@ -55,11 +55,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }),
-        Command::Import { file, on_existing, database } => actix_web::rt::System::new().block_on(async move {
+        Command::Import { file, on_existing, from, database } => actix_web::rt::System::new().block_on(async move {
             let url = db::resolve_url(&database)?;
             db::run_migrations_blocking(&url)?;
             let pool = db::build_pool(&url, &database)?;
-            ceasefire::import::run(&pool, &file, on_existing).await?;
+            match from {
+                ceasefire::import_layout::Layout::Ceasefire => {
+                    ceasefire::import::run(&pool, &file, on_existing).await?;
+                }
+                layout => {
+                    ceasefire::import_layout::run(&pool, std::path::Path::new(&file), layout).await?;
+                }
+            }
             Ok(())
         }),
         Command::RollupZones { set, database } => actix_web::rt::System::new().block_on(async move {

@@ -28,12 +28,16 @@ pub enum ExportFormat {
     Csv,
     GeoJson,
     NdJson,
+    /// CSV in ACLED's columns.
+    Acled,
+    /// CSV in UCDP GED's columns.
+    Ucdp,
 }
 
 impl ExportFormat {
     pub fn content_type(self) -> &'static str {
         match self {
-            ExportFormat::Csv => "text/csv; charset=utf-8",
+            ExportFormat::Csv | ExportFormat::Acled | ExportFormat::Ucdp => "text/csv; charset=utf-8",
             ExportFormat::GeoJson => "application/geo+json",
             ExportFormat::NdJson => "application/x-ndjson",
         }
@@ -41,7 +45,7 @@ impl ExportFormat {
 
     pub fn extension(self) -> &'static str {
         match self {
-            ExportFormat::Csv => "csv",
+            ExportFormat::Csv | ExportFormat::Acled | ExportFormat::Ucdp => "csv",
             ExportFormat::GeoJson => "geojson",
             ExportFormat::NdJson => "ndjson",
         }
@@ -262,6 +266,30 @@ fn chunk_bytes(s: &ExportState, views: &[IncidentView], wrote_feature: &mut bool
             }
             w.flush().map_err(ApiError::internal)?;
         }
+        ExportFormat::Acled | ExportFormat::Ucdp => {
+            if first && s.opts.bom {
+                out.extend_from_slice("\u{feff}".as_bytes());
+            }
+            let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(&mut out);
+            let acled = format == ExportFormat::Acled;
+            if first {
+                let header = if acled { super::layouts::ACLED_COLUMNS } else { super::layouts::UCDP_COLUMNS };
+                w.write_record(header).map_err(ApiError::internal)?;
+            }
+            for view in views {
+                let row = match acled {
+                    true => super::layouts::acled_row(view, &s.opts.names, &s.opts.kinds),
+                    false => super::layouts::ucdp_row(view, &s.opts.names),
+                };
+                // Numbers as they are; text neutralized for spreadsheets.
+                let cells = row.iter().map(|c| match c.parse::<f64>() {
+                    Ok(_) => std::borrow::Cow::Borrowed(c.as_str()),
+                    Err(_) => neutralize(c),
+                });
+                w.write_record(cells.map(|c| c.into_owned())).map_err(ApiError::internal)?;
+            }
+            w.flush().map_err(ApiError::internal)?;
+        }
         ExportFormat::NdJson => {
             for view in views {
                 serde_json::to_writer(&mut out, view).map_err(ApiError::internal)?;
@@ -310,6 +338,8 @@ struct ExportState {
 pub struct ExportOptions {
     /// Parties' names, for the readable CSV columns.
     pub names: HashMap<String, String>,
+    /// Parties' kinds, for ACLED's interaction codes.
+    pub kinds: HashMap<String, String>,
     /// A CSV starts with a byte-order mark (for Excel).
     pub bom: bool,
     /// Where times are shown.

@@ -12,6 +12,7 @@ pub mod extract;
 pub mod filters;
 pub mod incidents;
 pub mod keys;
+pub mod layouts;
 pub mod metrics;
 pub mod middleware;
 pub mod negotiate;

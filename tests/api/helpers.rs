@@ -234,7 +234,7 @@ impl TestApp {
         self.send(req).await
     }
 
-    fn pool(&self) -> ceasefire::db::DbPool {
+    pub fn pool(&self) -> ceasefire::db::DbPool {
         let database = DatabaseArgs {
             database_url: Some(url_for(&self.db_name)),
             database_read_url: None,

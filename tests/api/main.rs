@@ -14,6 +14,7 @@ mod helpers;
 mod hostile;
 mod idempotency;
 mod incidents;
+mod layouts;
 mod limits;
 mod openapi;
 mod pagination;

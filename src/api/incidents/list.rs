@@ -23,7 +23,7 @@ use crate::store::listing::{self, Order, Position};
         ("limit" = Option<i64>, Query, description = "1 to 1000, default 50 (pages of JSON only)", minimum = 1, maximum = 1000),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page, unchanged (pages of JSON only): cursors are signed, and one that does not verify is a 400"),
         ("bom" = Option<bool>, Query, description = "With `format=csv`: start the file with a UTF-8 byte-order mark, so that Excel reads it as UTF-8. `ceasefire import` reads past it"),
-        ("format" = Option<String>, Query, description = "`json` (a page, default), or an export of every matching incident: `csv`, `geojson`, `ndjson`. Overrides `Accept`"),
+        ("format" = Option<String>, Query, description = "`json` (a page, default), or an export of every matching incident: `csv`, `geojson`, `ndjson`, or CSV in the column layouts of ACLED (`acled`) and of UCDP GED (`ucdp`), mapped as docs/research-layouts.md says (dates are local dates in `tz`, or in each incident's reported offset). Overrides `Accept`"),
     ),
     responses(
         (status = 200, description = "A page of incidents (`Link: rel=\"next\"` names the next one), or an export streamed whole. \
@@ -50,8 +50,8 @@ pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) 
     let cursor = q.one("cursor")?;
     let bom = q.bool("bom")?.unwrap_or(false);
     q.finish()?;
-    if bom && export != Some(ExportFormat::Csv) {
-        return Err(ApiError::bad_query("bom", "a byte-order mark is for the CSV export (format=csv)"));
+    if bom && !matches!(export, Some(ExportFormat::Csv | ExportFormat::Acled | ExportFormat::Ucdp)) {
+        return Err(ApiError::bad_query("bom", "a byte-order mark is for the CSV exports (format=csv, acled or ucdp)"));
     }
     if let Some(format) = export {
         if limit.is_some() || cursor.is_some() {
@@ -65,7 +65,9 @@ pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) 
         let permit = state.expensive.acquire(crate::api::expensive::client_of(&req)).await?;
         let (mut conn, pool) = lagging_read(&state, &raw).await?;
         let filter = raw.resolve(&crate::store::parties::hierarchy(&conn).await?);
-        let names = crate::store::parties::list(&mut conn).await?.into_iter().map(|p| (p.slug, p.name)).collect();
+        let parties = crate::store::parties::list(&mut conn).await?;
+        let kinds = parties.iter().map(|p| (p.slug.clone(), p.kind.clone())).collect();
+        let names = parties.into_iter().map(|p| (p.slug, p.name)).collect();
         drop(conn);
         let name = format!("incidents-{}.{}", crate::store::now().format("%Y%m%dT%H%M%SZ"), format.extension());
         return Ok(HttpResponse::Ok()
@@ -78,7 +80,7 @@ pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) 
                 order,
                 format,
                 permit,
-                crate::api::export::ExportOptions { names, bom, zone },
+                crate::api::export::ExportOptions { names, kinds, bom, zone },
             )));
     }
     let limit = parse_limit(limit)?;
@@ -137,8 +139,13 @@ fn export_format(req: &HttpRequest, q: &mut QueryParams) -> ApiResult<Option<Exp
         Some("csv") => return Ok(Some(ExportFormat::Csv)),
         Some("geojson") => return Ok(Some(ExportFormat::GeoJson)),
         Some("ndjson") => return Ok(Some(ExportFormat::NdJson)),
+        Some("acled") => return Ok(Some(ExportFormat::Acled)),
+        Some("ucdp") => return Ok(Some(ExportFormat::Ucdp)),
         Some(other) => {
-            return Err(ApiError::bad_query("format", format!("`{}` is not json, csv, geojson or ndjson", clip(other))))
+            return Err(ApiError::bad_query(
+                "format",
+                format!("`{}` is not json, csv, geojson, ndjson, acled or ucdp", clip(other)),
+            ))
         }
     }
     let offered = ["application/json", "text/csv", "application/geo+json", "application/x-ndjson"];
