@@ -119,15 +119,16 @@ pub async fn get(state: web::Data<AppState>, _read: CanRead, id: web::Path<Strin
         ("include_deleted" = Option<bool>, Query, description = "Also claims of deleted incidents"),
         ("limit" = Option<i64>, Query, description = "1 to 1000, default 50", minimum = 1, maximum = 1000),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page, unchanged: cursors are signed, and one that does not verify is a 400"),
-        ("format" = Option<String>, Query, description = "`json` (default) or `csv`: the same page as flat columns, its account and void spelled out, the next page's URL in the `Link` header. Overrides `Accept`"),
+        ("format" = Option<String>, Query, description = "`json` (default), `csv`: the same page as flat columns, its account and void spelled out, the next page's URL in the `Link` header, or `xlsx`: those columns as a spreadsheet (typed cells, frozen header). Overrides `Accept`"),
     ),
     responses(
         (status = 200, description = "A page of claims", content(
             (Page<ClaimView> = "application/json"),
             (String = "text/csv", example = "id,incident_id,incident_occurred_at,incident_local_date,incident_location,incident_country,claimant,stance,target,responds_to,stated_at,status,voided_at,voided_by,void_reason,account_occurred_at,account_time_precision,account_type,origin_name,origin_country,origin_lat,origin_lon,origin_place,impact_name,impact_country,impact_lat,impact_lon,impact_place,killed_military,killed_civilian,wounded_military,wounded_civilian,violations,quote,source_url,created_at\n"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         ), headers(("Link" = String, description = "`<…>; rel=\"next\"` when there is a next page"))),
         (status = 400, description = "Invalid query", body = Problem, content_type = "application/problem+json"),
-        (status = 406, description = "The Accept header allows neither JSON nor CSV", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "The Accept header allows none of JSON, CSV and XLSX", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) -> ApiResult<HttpResponse> {
     let mut q = QueryParams::from_request(&req)?;
@@ -146,11 +147,20 @@ pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) 
         include_deleted: q.bool("include_deleted")?.unwrap_or(false),
     };
     let limit = parse_limit(q.one("limit")?)?;
-    let csv = match q.one("format")?.as_deref() {
-        Some("json") => false,
-        Some("csv") => true,
-        Some(other) => return Err(ApiError::bad_query("format", format!("`{}` is not json or csv", clip(other)))),
-        None => super::negotiate::negotiate(&req, &["application/json", "text/csv"])? == 1,
+    let (csv, xlsx) = match q.one("format")?.as_deref() {
+        Some("json") => (false, false),
+        Some("csv") => (true, false),
+        Some("xlsx") => (true, true),
+        Some(other) => {
+            return Err(ApiError::bad_query("format", format!("`{}` is not json, csv or xlsx", clip(other))))
+        }
+        None => {
+            match super::negotiate::negotiate(&req, &["application/json", "text/csv", super::xlsx::CONTENT_TYPE])? {
+                0 => (false, false),
+                1 => (true, false),
+                _ => (true, true),
+            }
+        }
     };
     let after = q.one("cursor")?.map(|c| Cursor::decode(&c, "claims", &state.cursor_key)).transpose()?;
     q.finish()?;
@@ -175,6 +185,12 @@ pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) 
         let ids: Vec<Uuid> = data.iter().map(|c| c.incident_id).collect();
         let incidents = claims::incident_context(&mut conn, &ids).await?;
         let body = csv_page(&data, &incidents, zone)?;
+        if xlsx {
+            let mut sheet = super::xlsx::Sheet::new("claims")?;
+            sheet.add_csv(&body, true)?;
+            let body = actix_web::web::block(move || sheet.finish()).await.map_err(ApiError::internal)??;
+            return page_response_as(&req, body, super::xlsx::CONTENT_TYPE, next_cursor.as_deref(), more);
+        }
         return page_response_as(&req, body, "text/csv; charset=utf-8", next_cursor.as_deref(), more);
     }
     page_response(&req, Page { data, next_cursor }, more)

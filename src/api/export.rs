@@ -32,12 +32,16 @@ pub enum ExportFormat {
     Acled,
     /// CSV in UCDP GED's columns.
     Ucdp,
+    /// A spreadsheet of the CSV's rows (see `xlsx`); streamed as CSV
+    /// into the workbook.
+    Xlsx,
 }
 
 impl ExportFormat {
     pub fn content_type(self) -> &'static str {
         match self {
             ExportFormat::Csv | ExportFormat::Acled | ExportFormat::Ucdp => "text/csv; charset=utf-8",
+            ExportFormat::Xlsx => super::xlsx::CONTENT_TYPE,
             ExportFormat::GeoJson => "application/geo+json",
             ExportFormat::NdJson => "application/x-ndjson",
         }
@@ -46,6 +50,7 @@ impl ExportFormat {
     pub fn extension(self) -> &'static str {
         match self {
             ExportFormat::Csv | ExportFormat::Acled | ExportFormat::Ucdp => "csv",
+            ExportFormat::Xlsx => "xlsx",
             ExportFormat::GeoJson => "geojson",
             ExportFormat::NdJson => "ndjson",
         }
@@ -253,7 +258,7 @@ fn chunk_bytes(s: &ExportState, views: &[IncidentView], wrote_feature: &mut bool
     let (format, first) = (s.format, s.first);
     let mut out = Vec::new();
     match format {
-        ExportFormat::Csv => {
+        ExportFormat::Csv | ExportFormat::Xlsx => {
             if first && s.opts.bom {
                 out.extend_from_slice("\u{feff}".as_bytes());
             }

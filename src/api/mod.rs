@@ -22,6 +22,7 @@ pub mod places;
 pub mod spec;
 pub mod state;
 pub mod stats;
+pub mod xlsx;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};

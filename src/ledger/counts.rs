@@ -316,8 +316,8 @@ impl Tally {
 /// rendered in each format, with its ETag.
 pub struct SharedCounts {
     pub tally: Tally,
-    /// The answer in each format (JSON, CSV, SVG), rendered once.
-    pub rendered: [OnceLock<(bytes::Bytes, String)>; 3],
+    /// The answer in each format (JSON, CSV, SVG, XLSX), rendered once.
+    pub rendered: [OnceLock<(bytes::Bytes, String)>; 4],
 }
 
 impl SharedCounts {

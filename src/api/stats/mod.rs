@@ -79,7 +79,8 @@ pub struct StatsParams {
     /// Up to 4 dimensions, repeated or comma-separated.
     #[param(explode = true)]
     group_by: Option<Vec<String>>,
-    /// `json` (default), `csv`, or `svg`: the count drawn as a bar chart
+    /// `json` (default), `csv`, `xlsx` (the CSV's rows as a spreadsheet:
+    /// dates, numbers, a frozen header), or `svg`: the count drawn as a bar chart
     /// (bars per period, one series per group, the 11 largest groups and
     /// the rest summed as "other", a legend, periods labelled by their
     /// first day in `tz`, a title from the request), to embed with `<img>`
@@ -236,10 +237,11 @@ async fn answer(state: web::Data<AppState>, req: HttpRequest, what: Counted) -> 
             (Stats = "application/json"),
             (String = "text/csv", example = "period_start,accuser,value\n2023-08-14T00:00:00+04:00,am-mod,3\n"),
             (String = "image/svg+xml"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         ), headers(("ETag" = String))),
         (status = 304, description = "Unchanged since the ETag given"),
         (status = 400, description = "Invalid query: unknown zone or dimension, `from` not before `to`, more than 20,000 periods, or more buckets (periods × groups, zero-filled) than the server's limit (100,000 unless `CEASEFIRE_MAX_BUCKETS` says otherwise), with type `urn:ceasefire:problem:too-many-buckets` and the figure in `detail`", body = Problem, content_type = "application/problem+json"),
-        (status = 406, description = "The Accept header allows none of JSON, CSV and SVG", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "The Accept header allows none of JSON, CSV, SVG and XLSX", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn incidents(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) -> ApiResult<HttpResponse> {
     answer(state, req, Counted::Incidents).await
@@ -284,10 +286,11 @@ pub async fn incidents(state: web::Data<AppState>, _read: CanRead, req: HttpRequ
             (Stats = "application/json"),
             (String = "text/csv", example = "period_start,claimant,stance,value\n2023-08-14T00:00:00+04:00,am-mod,accuses,5\n"),
             (String = "image/svg+xml"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         ), headers(("ETag" = String))),
         (status = 304, description = "Unchanged since the ETag given"),
         (status = 400, description = "Invalid query, or more buckets than the server's limit (`urn:ceasefire:problem:too-many-buckets`)", body = Problem, content_type = "application/problem+json"),
-        (status = 406, description = "The Accept header allows none of JSON, CSV and SVG", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "The Accept header allows none of JSON, CSV, SVG and XLSX", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn claims(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) -> ApiResult<HttpResponse> {
     answer(state, req, Counted::Claims).await

@@ -55,6 +55,11 @@ impl Answer<'_> {
             }
             Format::Csv => buckets.csv()?,
             Format::Svg => self.svg(&groups)?.into_bytes(),
+            Format::Xlsx => {
+                let mut sheet = crate::api::xlsx::Sheet::new("counts")?.dated(request.to);
+                sheet.add_csv(&buckets.csv()?, true)?;
+                sheet.finish()?
+            }
         };
         let etag = body_etag(&bytes);
         Ok((bytes.into(), etag))

@@ -22,6 +22,7 @@ pub enum Format {
     Json,
     Csv,
     Svg,
+    Xlsx,
 }
 
 impl Format {
@@ -30,6 +31,7 @@ impl Format {
             Format::Json => "application/json",
             Format::Csv => "text/csv; charset=utf-8",
             Format::Svg => "image/svg+xml",
+            Format::Xlsx => crate::api::xlsx::CONTENT_TYPE,
         }
     }
 }
@@ -53,11 +55,18 @@ pub fn parse(req: &HttpRequest, what: Counted, now: DateTime<Utc>) -> ApiResult<
         Some("json") => Format::Json,
         Some("csv") => Format::Csv,
         Some("svg") => Format::Svg,
-        Some(other) => return Err(ApiError::bad_query("format", format!("`{}` is not json, csv or svg", clip(other)))),
-        None => match crate::api::negotiate::negotiate(req, &["application/json", "text/csv", "image/svg+xml"])? {
+        Some("xlsx") => Format::Xlsx,
+        Some(other) => {
+            return Err(ApiError::bad_query("format", format!("`{}` is not json, csv, svg or xlsx", clip(other))))
+        }
+        None => match crate::api::negotiate::negotiate(
+            req,
+            &["application/json", "text/csv", "image/svg+xml", crate::api::xlsx::CONTENT_TYPE],
+        )? {
             0 => Format::Json,
             1 => Format::Csv,
-            _ => Format::Svg,
+            2 => Format::Svg,
+            _ => Format::Xlsx,
         },
     };
     let size = |name: &'static str, range: std::ops::RangeInclusive<u32>| {
