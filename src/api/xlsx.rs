@@ -87,10 +87,10 @@ impl Sheet {
                         sheet.write_number(row, col, n).map_err(err)?;
                     }
                     Typed::DateTime(t) => {
-                        sheet.write_datetime_with_format(row, col, &t, &datetime).map_err(err)?;
+                        sheet.write_datetime_with_format(row, col, t, &datetime).map_err(err)?;
                     }
                     Typed::Date(d) => {
-                        sheet.write_datetime_with_format(row, col, &d, &date).map_err(err)?;
+                        sheet.write_datetime_with_format(row, col, d, &date).map_err(err)?;
                     }
                     Typed::Text => {
                         sheet.write_string(row, col, cell).map_err(err)?;
