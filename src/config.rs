@@ -10,6 +10,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub enum OnExisting {
     Fail,
     Skip,
+    /// Replace the stored incident by the file's, as its next version.
+    Update,
 }
 
 #[derive(Debug, Parser)]
@@ -56,7 +58,8 @@ pub enum Command {
         /// The file; CSV or NDJSON, told apart by extension or content.
         file: String,
         /// What to do with an incident whose id is in the database already:
-        /// refuse the whole file (`fail`), leave the stored one (`skip`).
+        /// refuse the whole file (`fail`), leave the stored one (`skip`), or
+        /// replace it by the file's, as its next version (`update`).
         #[arg(long, value_enum, default_value_t = OnExisting::Fail)]
         on_existing: OnExisting,
         /// The file's layout: this service's export (`ceasefire`), or rows

@@ -1,8 +1,10 @@
 //! `ceasefire import FILE`: loads incidents from this service's own CSV or
 //! NDJSON export. Every record is checked first and each bad one reported
 //! with its line and field; then all are loaded in one transaction, or none.
-//! Incidents that exist already fail the file, or are skipped
-//! (`--on-existing skip`); the end says what was inserted and skipped.
+//! Incidents that exist already fail the file, are skipped
+//! (`--on-existing skip`) or replaced by the file's as their next version
+//! (`--on-existing update`); the end says what was inserted, updated and
+//! skipped.
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
@@ -171,6 +173,58 @@ fn records(path: &Path, format: Format) -> anyhow::Result<Records> {
     })
 }
 
+/// The records of a parties file (`GET /v1/parties?format=csv|ndjson`),
+/// or `None` when the file holds incidents.
+fn parties_file(path: &Path) -> anyhow::Result<Option<Vec<Record>>> {
+    let format = detect(path)?;
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    match format {
+        Format::NdJson => {
+            let mut out = Vec::new();
+            for (i, line) in BufReader::new(file).lines().enumerate() {
+                let line = line?;
+                let line = line.trim_start_matches('\u{feff}');
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let value: Value = match serde_json::from_str(line) {
+                    Ok(v) => v,
+                    Err(_) if out.is_empty() => return Ok(None),
+                    Err(e) => bail!("line {}: not JSON: {e}", i + 1),
+                };
+                if out.is_empty() && !crate::import_parties::is_party(&value) {
+                    return Ok(None);
+                }
+                out.push((i as u64 + 1, value));
+            }
+            Ok(Some(out).filter(|o| !o.is_empty()))
+        }
+        Format::Csv => {
+            let mut reader = csv::ReaderBuilder::new().from_reader(file);
+            let header: Vec<String> = match reader.headers() {
+                Ok(h) => h.iter().map(|c| c.trim_start_matches('\u{feff}').to_string()).collect(),
+                Err(_) => return Ok(None),
+            };
+            let has = |c: &str| header.iter().any(|h| h == c);
+            if !(has("slug") && has("kind")) || has("occurred_at") {
+                return Ok(None);
+            }
+            let mut out = Vec::new();
+            for row in reader.records() {
+                let row = row.map_err(|e| anyhow::anyhow!("not CSV: {e}"))?;
+                let line = row.position().map_or(0, |p| p.line());
+                let object: Map<String, Value> = header
+                    .iter()
+                    .zip(row.iter())
+                    .map(|(h, c)| (h.clone(), Value::String(crate::domain::spreadsheet::restore(c).to_string())))
+                    .collect();
+                out.push((line, Value::Object(object)));
+            }
+            Ok(Some(out))
+        }
+    }
+}
+
 /// The line of a byte offset in a file, for offsets asked in increasing
 /// order: reads the file once, counting line ends.
 struct LineCounter {
@@ -258,22 +312,37 @@ pub struct Summary {
     pub claims: usize,
     /// Incidents in the database already, left as they were.
     pub skipped: usize,
+    /// Incidents in the database already, replaced by the file's
+    /// (`--on-existing update`).
+    pub updated: usize,
 }
 
 pub async fn run(pool: &DbPool, file: &str, on_existing: OnExisting) -> anyhow::Result<Summary> {
     let started = Instant::now();
     let (path, spooled) = if file == "-" { (spool_stdin()?, true) } else { (PathBuf::from(file), false) };
-    let result = import(pool, &path, on_existing).await;
+    let result = match parties_file(&path) {
+        Ok(Some(records)) => {
+            let result = crate::import_parties::run(pool, records, on_existing).await;
+            if spooled {
+                let _ = std::fs::remove_file(&path);
+            }
+            result?;
+            return Ok(Summary::default());
+        }
+        Ok(None) => import(pool, &path, on_existing).await,
+        Err(e) => Err(e),
+    };
     if spooled {
         let _ = std::fs::remove_file(&path);
     }
     let summary = result?;
     eprintln!(
-        "imported {} incidents with {} claims from {} in {:.1} s; skipped {} that existed already",
+        "imported {} incidents with {} claims from {} in {:.1} s; updated {} and skipped {} that existed already",
         summary.incidents,
         summary.claims,
         if file == "-" { "standard input" } else { file },
         started.elapsed().as_secs_f64(),
+        summary.updated,
         summary.skipped,
     );
     Ok(summary)
@@ -322,7 +391,10 @@ async fn import(pool: &DbPool, path: &Path, on_existing: OnExisting) -> anyhow::
     }
     if on_existing == OnExisting::Fail {
         problems.extend(existing.iter().map(|id| {
-            format!("incident {id} exists already in the database (--on-existing skip leaves those as they are)")
+            format!(
+                "incident {id} exists already in the database (--on-existing skip leaves those as they are, \
+                 --on-existing update replaces them by the file's)"
+            )
         }));
     }
     if !problems.is_empty() {
@@ -335,7 +407,9 @@ async fn import(pool: &DbPool, path: &Path, on_existing: OnExisting) -> anyhow::
         if problems.iter().any(|p| p.contains(": no party `")) {
             eprintln!(
                 "hint: the parties these incidents name are not in this database: load the reference parties \
-                 with `ceasefire seed`, or create the others (POST /v1/parties) before importing"
+                 with `ceasefire seed`, import the parties of the database the file came from \
+                 (GET /v1/parties?format=ndjson there, then `ceasefire import parties.ndjson` here), \
+                 or create the others (POST /v1/parties) before importing"
             );
         }
         bail!("{} problem(s) in {}; nothing was imported", problems.len(), path.display());
@@ -361,7 +435,15 @@ async fn import(pool: &DbPool, path: &Path, on_existing: OnExisting) -> anyhow::
                         .map_err(|e| anyhow::anyhow!("line {line}: {}", e.detail))?
                         .with_context(|| format!("line {line} changed while it was being imported"))?;
                     if existing.contains(&p.id()) {
-                        summary.skipped += 1;
+                        if on_existing == OnExisting::Update {
+                            summary.claims += p.claim_count();
+                            crate::ledger::incidents::replace_prepared(conn, &p, &actor)
+                                .await
+                                .map_err(|e: ApiError| anyhow::anyhow!("line {line}: {}", e.detail))?;
+                            summary.updated += 1;
+                        } else {
+                            summary.skipped += 1;
+                        }
                         continue;
                     }
                     summary.claims += p.claim_count();

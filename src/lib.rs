@@ -9,6 +9,7 @@ pub mod error;
 pub mod gazetteer;
 pub mod import;
 pub mod import_layout;
+pub mod import_parties;
 pub mod ledger;
 pub mod seed;
 pub mod startup;

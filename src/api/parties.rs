@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use super::auth::{AsEditor, CanRead};
 use super::common::idempotency;
-use super::extract::{from_value, JsonValue};
+use super::extract::{from_value, JsonValue, QueryParams};
 use super::state::AppState;
 use crate::domain::party::{NewParty, PartyPatch, PartyView};
 use crate::domain::PartySlug;
@@ -20,12 +20,58 @@ pub struct PartyList {
     pub data: Vec<PartyView>,
 }
 
-/// List every party.
+/// The columns of the parties' CSV.
+pub const CSV_COLUMNS: &[&str] = &["slug", "name", "kind", "country", "parent", "side", "created_at", "updated_at"];
+
+/// List every party: JSON, or a file for another database (`ceasefire
+/// import` loads it before the incidents that name these parties).
 #[utoipa::path(
-    operation_id = "listParties",get, path = "/v1/parties", tag = "parties", responses((status = 200, description = "All parties, by slug", body = PartyList)))]
-pub async fn list(state: web::Data<AppState>, _read: CanRead) -> ApiResult<HttpResponse> {
+    operation_id = "listParties",get, path = "/v1/parties", tag = "parties",
+    params(("format" = Option<String>, Query, description = "`json` (default), `csv` (one row per party, the columns of a party) or `ndjson` (a party per line): files that `ceasefire import` loads into another database before its incidents")),
+    responses(
+        (status = 200, description = "All parties, by slug", content(
+            (PartyList = "application/json"),
+            (String = "text/csv", example = "slug,name,kind,country,parent,side,created_at,updated_at\n"),
+            (String = "application/x-ndjson"),
+        )),
+        (status = 400, description = "Invalid query", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) -> ApiResult<HttpResponse> {
+    let mut q = QueryParams::from_request(&req)?;
+    let format = q.one("format")?;
+    q.finish()?;
     let mut conn = state.pool.get().await?;
-    Ok(HttpResponse::Ok().json(PartyList { data: ledger::parties::list(&mut conn).await? }))
+    let data = ledger::parties::list(&mut conn).await?;
+    match format.as_deref() {
+        None | Some("json") => Ok(HttpResponse::Ok().json(PartyList { data })),
+        Some("ndjson") => {
+            let mut out = Vec::new();
+            for p in &data {
+                serde_json::to_writer(&mut out, p).map_err(ApiError::internal)?;
+                out.push(b'\n');
+            }
+            Ok(attachment("application/x-ndjson", "parties.ndjson", out))
+        }
+        Some("csv") => {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            w.write_record(CSV_COLUMNS).map_err(ApiError::internal)?;
+            for p in &data {
+                let v = serde_json::to_value(p).map_err(ApiError::internal)?;
+                w.write_record(CSV_COLUMNS.iter().map(|c| super::export::cell(&v[*c]))).map_err(ApiError::internal)?;
+            }
+            Ok(attachment("text/csv; charset=utf-8", "parties.csv", w.into_inner().map_err(ApiError::internal)?))
+        }
+        Some(other) => {
+            Err(ApiError::bad_query("format", format!("`{}` is not json, csv or ndjson", super::extract::clip(other))))
+        }
+    }
+}
+
+fn attachment(content_type: &str, name: &str, body: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")))
+        .body(body)
 }
 
 /// One party.

@@ -85,6 +85,42 @@ pub async fn insert_prepared(
     Ok(views)
 }
 
+/// Replaces a stored incident by a prepared one with the same id (an
+/// import with `--on-existing update`): its fields, sources, external ids,
+/// claims and attribution become the file's, as the next version of the
+/// stored one, recorded as an `import` revision.
+pub async fn replace_prepared(conn: &mut Conn, p: &Prepared, actor: &Actor) -> ApiResult<IncidentView> {
+    let id = p.record.row.id;
+    let stored = store::lock(conn, id).await?.ok_or_else(|| no_incident(id))?;
+    let now = crate::store::now();
+    let mut record = p.record.clone();
+    record.row.version = stored.version + 1;
+    record.row.created_at = stored.created_at;
+    record.row.updated_at = now;
+    for c in &mut record.claims {
+        c.incident_id = id;
+    }
+    store::update(conn, &record.row).await?;
+    store::replace_sources(conn, id, &record.sources).await?;
+    store::replace_external_ids(conn, id, &record.external_ids).await?;
+    claim_store::delete_for_incident(conn, id).await?;
+    claim_store::insert_many(conn, &record.claims).await?;
+    store::set_attribution(conn, id, &p.attribution, record.row.divergent).await?;
+    let view = IncidentView::from_record(&record)?;
+    revisions::insert_many(
+        conn,
+        &[NewRevision {
+            incident_id: id,
+            version: view.version,
+            action: "import",
+            actor: actor.key_id.as_deref(),
+            changes: serde_json::to_value(&view).map_err(ApiError::internal)?,
+        }],
+    )
+    .await?;
+    Ok(view)
+}
+
 /// Bumps nothing itself: writes `row` (whose version the caller already
 /// advanced) and the revision that records the change.
 pub async fn record_change(

@@ -195,6 +195,13 @@ pub async fn void(conn: &mut Conn, id: Uuid, at: DateTime<Utc>, by: Option<&str>
         .map(|_| ())
 }
 
+/// Removes every claim of an incident (it is about to get others).
+pub async fn delete_for_incident(conn: &mut Conn, incident: Uuid) -> QueryResult<usize> {
+    // One statement: answers and what they answer go together (a foreign
+    // key is checked at the statement's end).
+    diesel::delete(claims::table.filter(claims::incident_id.eq(incident))).execute(conn).await
+}
+
 /// What a claim's row in a file says of its incident.
 #[derive(Debug, Clone, Queryable)]
 pub struct IncidentContext {

@@ -68,7 +68,7 @@ async fn csv_export_is_rfc4180_with_attribution_columns_and_honours_filters() {
         app.send(app.client.get(app.url("/v1/incidents?type=sniper_fire")).header("Accept", "text/csv")).await;
     assert_eq!(by_accept.text.lines().next(), res.text.lines().next());
     app.get("/v1/incidents?format=csv&limit=5").await.assert_problem(400);
-    app.get("/v1/incidents?format=xlsx").await.assert_problem(400);
+    app.get("/v1/incidents?format=xls").await.assert_problem(400);
 }
 
 #[tokio::test]
@@ -401,4 +401,63 @@ async fn the_csv_export_reads_without_the_json_columns() {
         assert_eq!((row["confirmations"].as_str(), row["retractions"].as_str()), ("0", "0"));
     }
     app.get("/v1/incidents?format=ndjson&bom=true").await.assert_problem(400);
+}
+
+/// Parties travel with their incidents: exported, imported first into an
+/// unseeded database; and `--on-existing update` puts back what a file says.
+#[tokio::test]
+async fn parties_travel_first_and_an_import_can_update_what_exists() {
+    let app = spawn_app().await;
+    app.seed().await;
+    let nss = json!({"slug": "am-nss", "name": "National Security Service of Armenia", "kind": "government_body",
+                     "country": "AM", "parent": "armenia"});
+    assert_eq!(app.post("/v1/parties", &nss).await.status, 201);
+    let mut story = ceasefire::seed::example()[0].clone();
+    story["claims"][1]["claimant"] = json!("am-nss");
+    let created = app.post("/v1/incidents", &story).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let id = created.body["id"].as_str().unwrap().to_string();
+    let dir = std::env::temp_dir().join(format!("ceasefire-parties-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let parties_csv = app.get("/v1/parties?format=csv").await;
+    assert_eq!(parties_csv.status, 200, "{}", parties_csv.text);
+    assert!(parties_csv.text.lines().any(|l| l.starts_with("am-nss,National Security Service of Armenia,")));
+    let parties_nd = app.get("/v1/parties?format=ndjson").await;
+    assert_eq!(parties_nd.text.lines().count(), ceasefire::seed::PARTIES.len() + 1);
+    let (parties_file, incidents_file) = (dir.join("parties.ndjson"), dir.join("incidents.ndjson"));
+    std::fs::write(&parties_file, &parties_nd.text).unwrap();
+    std::fs::write(&incidents_file, app.get("/v1/incidents?format=ndjson").await.text).unwrap();
+
+    // Into a database that was never seeded: the parties, then the incidents.
+    let target = spawn_app().await;
+    target.seed_places().await;
+    let (ok, stderr) = import_with(&target, &incidents_file, &[]);
+    assert!(!ok && stderr.contains("no party") && stderr.contains("format=ndjson"), "{stderr}");
+    let (ok, stderr) = import_with(&target, &parties_file, &[]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains(&format!("parties: {} new", ceasefire::seed::PARTIES.len() + 1)), "{stderr}");
+    let (ok, stderr) = import_with(&target, &parties_file, &[]);
+    assert!(ok && stderr.contains("0 new") && stderr.contains("unchanged"), "{stderr}");
+    let (ok, stderr) = import_with(&target, &incidents_file, &[]);
+    assert!(ok, "{stderr}");
+    let there = target.get(&format!("/v1/incidents/{id}")).await;
+    assert_eq!(there.body["attribution"]["deniers"], json!(["am-nss"]));
+
+    // Changed here since; `update` puts back the file's, as a new version.
+    let tag = there.header("etag").unwrap().to_string();
+    let patched = target.patch(&format!("/v1/incidents/{id}"), &json!({"title": "Changed"}), Some(&tag)).await;
+    assert_eq!(patched.status, 200, "{}", patched.text);
+    let (ok, stderr) = import_with(&target, &incidents_file, &["--on-existing", "skip"]);
+    assert!(ok && stderr.contains("skipped 1"), "{stderr}");
+    assert_eq!(target.get(&format!("/v1/incidents/{id}")).await.body["title"], "Changed");
+    let (ok, stderr) = import_with(&target, &incidents_file, &["--on-existing", "update"]);
+    assert!(ok && stderr.contains("updated 1"), "{stderr}");
+    let after = target.get(&format!("/v1/incidents/{id}")).await;
+    assert_eq!(after.body["title"], story["title"]);
+    assert_eq!(after.body["version"], 3, "the next version of the stored one");
+    assert_eq!(after.body["claims"].as_array().unwrap().len(), 3);
+    assert_eq!(after.body["attribution"]["deniers"], json!(["am-nss"]));
+    let history = target.get(&format!("/v1/incidents/{id}/history")).await;
+    assert_eq!(history.body["data"].as_array().unwrap().last().unwrap()["action"], "import");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -251,6 +251,12 @@ impl TestApp {
         ceasefire::seed::load(&self.pool()).await.unwrap();
     }
 
+    /// The gazetteer's places only, without the parties.
+    pub async fn seed_places(&self) {
+        let mut conn = self.pool().get().await.unwrap();
+        ceasefire::ledger::places::insert_missing(&mut conn, &ceasefire::gazetteer::places()).await.unwrap();
+    }
+
     /// A new key, through the same code as `ceasefire keys create`.
     pub async fn create_key(&self, name: &str, role: Role) -> String {
         let mut conn = self.pool().get().await.unwrap();
