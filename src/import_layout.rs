@@ -151,7 +151,8 @@ fn row_to_incident(
         let headline = get("source_headline");
         let title = if headline.trim().is_empty() { format!("UCDP GED event {id}") } else { cut(headline.trim(), 300) };
         let military = count("deaths_a")? + count("deaths_b")? + count("deaths_unknown")?;
-        let casualties = json!({"killed_military": military, "killed_civilian": count("deaths_civilians")?});
+        let casualties = json!({"killed_military": military, "killed_civilian": count("deaths_civilians")?,
+                                "wounded_military": null, "wounded_civilian": null});
         let end = get("date_end");
         let until = chrono::NaiveDate::parse_from_str(end.trim(), "%Y-%m-%d").ok().filter(|e| *e > date);
         (title, get("where_description"), "other", casualties, until, time_precision_of(&get("date_prec"), false))
@@ -174,9 +175,8 @@ fn row_to_incident(
     }
     let mut object = Map::new();
     object.insert("occurred_at".into(), json!(at(date)));
-    if let Some(u) = until {
-        object.insert("occurred_until".into(), json!(at(u)));
-    }
+    // Always given (null when none): a second import replaces it.
+    object.insert("occurred_until".into(), until.map_or(Value::Null, |u| json!(at(u))));
     object.insert("time_precision".into(), json!(time_precision.as_str()));
     object.insert("type".into(), json!(kind));
     object.insert("location".into(), location);

@@ -26,5 +26,8 @@ ALTER TABLE incidents
     ADD COLUMN admin1 text CHECK (char_length(admin1) BETWEEN 1 AND 200),
     ADD COLUMN admin2 text CHECK (char_length(admin2) BETWEEN 1 AND 200);
 CREATE INDEX incidents_place ON incidents (place) WHERE place IS NOT NULL;
+-- The place filter and `q` also match locations named by one of a place's
+-- names: an index on the folded name keeps those arms indexed.
+CREATE INDEX incidents_location_name ON incidents (lower(location_name));
 CREATE INDEX incidents_admin1 ON incidents (lower(admin1), occurred_at) WHERE admin1 IS NOT NULL;
 CREATE INDEX incidents_admin2 ON incidents (lower(admin2), occurred_at) WHERE admin2 IS NOT NULL;

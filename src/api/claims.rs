@@ -186,7 +186,9 @@ pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) 
         let incidents = claims::incident_context(&mut conn, &ids).await?;
         let body = csv_page(&data, &incidents, zone)?;
         if xlsx {
-            let mut sheet = super::xlsx::Sheet::new("claims")?;
+            // Dated by its newest claim: the same page is the same bytes.
+            let newest = data.iter().map(|c| c.created_at).max().unwrap_or(chrono::DateTime::UNIX_EPOCH);
+            let mut sheet = super::xlsx::Sheet::new("claims")?.dated(newest);
             sheet.add_csv(&body, true)?;
             let body = actix_web::web::block(move || sheet.finish()).await.map_err(ApiError::internal)??;
             return page_response_as(&req, body, super::xlsx::CONTENT_TYPE, next_cursor.as_deref(), more);

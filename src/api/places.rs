@@ -122,7 +122,8 @@ pub async fn create(
 
 /// Change a place (JSON merge patch; the slug cannot change). Incidents at
 /// the place take its new `admin1` and `admin2` in the same transaction
-/// (each a new version); their names and coordinates stay as recorded.
+/// (each a new version, with an `update` revision); their names and
+/// coordinates stay as recorded.
 #[utoipa::path(
     operation_id = "patchPlace",patch, path = "/v1/places/{slug}", tag = "places",
     request_body(content = Object, content_type = "application/merge-patch+json", description = "Fields of the place to change; null removes an optional one",
@@ -135,12 +136,12 @@ pub async fn create(
     ))]
 pub async fn patch(
     state: web::Data<AppState>,
-    _editor: AsEditor,
+    AsEditor(actor): AsEditor,
     slug: web::Path<String>,
     body: JsonValue,
 ) -> ApiResult<HttpResponse> {
     let slug = PlaceSlug::parse(&slug).map_err(|_| no_place(&slug))?;
     let mut conn = state.pool.get().await?;
-    let view = crate::ledger::places::patch(&mut conn, slug.as_str(), &body.0).await?;
+    let view = crate::ledger::places::patch(&mut conn, slug.as_str(), &body.0, &actor).await?;
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(view))
 }

@@ -93,7 +93,7 @@ impl Sheet {
                         sheet.write_datetime_with_format(row, col, d, &date).map_err(err)?;
                     }
                     Typed::Text => {
-                        sheet.write_string(row, col, cell).map_err(err)?;
+                        sheet.write_string(row, col, fit(cell).as_ref()).map_err(err)?;
                     }
                 }
             }
@@ -106,6 +106,20 @@ impl Sheet {
     pub fn finish(mut self) -> ApiResult<Vec<u8>> {
         self.workbook.save_to_buffer().map_err(err)
     }
+}
+
+/// Characters a cell holds at most (Excel's limit).
+pub const MAX_CELL: usize = 32_767;
+
+/// Text cut to what a cell holds, marked with `…` where it was cut (the
+/// CSV and NDJSON exports keep it whole).
+fn fit(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.chars().count() <= MAX_CELL {
+        return s.into();
+    }
+    let mut cut: String = s.chars().take(MAX_CELL - 1).collect();
+    cut.push('…');
+    cut.into()
 }
 
 enum Typed {
@@ -172,6 +186,17 @@ mod tests {
         }
         assert!(matches!(typed("0195a1b2-0000-7000-8000-000000000000"), Typed::Text));
         assert!(matches!(typed(""), Typed::Empty));
+    }
+
+    #[test]
+    fn text_longer_than_a_cell_is_cut_and_marked() {
+        let long = "x".repeat(MAX_CELL + 10);
+        assert_eq!(fit(&long).chars().count(), MAX_CELL);
+        assert!(fit(&long).ends_with('…'));
+        let mut sheet = Sheet::new("incidents").unwrap();
+        let csv = format!("claims\n{long}\n");
+        sheet.add_csv(csv.as_bytes(), true).unwrap();
+        assert_eq!(&sheet.finish().unwrap()[..2], b"PK");
     }
 
     #[test]

@@ -37,9 +37,10 @@ pub struct RawFilter {
 
 impl RawFilter {
     /// Filters that read the full incidents rather than an index or the
-    /// rollups: the request then takes an expensive-read permit.
+    /// rollups (a place's names may match many locations): the request then
+    /// takes an expensive-read permit.
     pub fn is_expensive(&self) -> bool {
-        self.q.is_some() || self.bbox.is_some() || self.include_deleted
+        self.q.is_some() || self.bbox.is_some() || self.include_deleted || !self.place.is_empty()
     }
 }
 

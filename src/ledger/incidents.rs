@@ -264,7 +264,8 @@ pub async fn patch(
         if !errors.is_empty() {
             return Err(ApiError::validation(errors));
         }
-        if after == before {
+        // Times compare as instants: a new offset alone is a change too.
+        if after == before && after.occurred_at.offset() == before.occurred_at.offset() {
             return IncidentView::from_record(&rec);
         }
         let after_json = serde_json::to_value(&after).map_err(ApiError::internal)?;

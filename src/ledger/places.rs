@@ -83,7 +83,12 @@ pub async fn insert_missing(conn: &mut Conn, new: &[NewPlace]) -> ApiResult<usiz
 
 /// Changes a place with a JSON merge patch (the slug cannot change);
 /// incidents at it take its administrative areas again.
-pub async fn patch(conn: &mut Conn, slug: &str, patch: &Value) -> ApiResult<PlaceView> {
+pub async fn patch(
+    conn: &mut Conn,
+    slug: &str,
+    patch: &Value,
+    actor: &crate::domain::actor::Actor,
+) -> ApiResult<PlaceView> {
     if !patch.is_object() {
         return Err(ApiError::field("", "a merge patch is a JSON object"));
     }
@@ -110,7 +115,22 @@ pub async fn patch(conn: &mut Conn, slug: &str, patch: &Value) -> ApiResult<Plac
             return Ok(view(before));
         }
         let stored = places::update(conn, &row).await?;
-        places::restate_incidents(conn, &stored, now).await?;
+        let restated = places::restate_incidents(conn, &stored, now).await?;
+        // Each a revision of its incident, like any other change to it.
+        let revisions: Vec<crate::store::revisions::NewRevision> = restated
+            .iter()
+            .map(|(id, version, admin1, admin2)| crate::store::revisions::NewRevision {
+                incident_id: *id,
+                version: *version,
+                action: "update",
+                actor: actor.key_id.as_deref(),
+                changes: serde_json::json!({"location": {
+                    "from": {"place": slug, "admin1": admin1, "admin2": admin2},
+                    "to": {"place": slug, "admin1": stored.admin1, "admin2": stored.admin2},
+                }}),
+            })
+            .collect();
+        crate::store::revisions::insert_many(conn, &revisions).await?;
         Ok(view(stored))
     })
     .await

@@ -50,9 +50,19 @@ pub async fn update(conn: &mut Conn, row: &PlaceRow) -> QueryResult<PlaceRow> {
     diesel::update(places::table.find(&row.slug)).set(row).returning(PlaceRow::as_returning()).get_result(conn).await
 }
 
-/// These places (those that exist).
+/// These places (those that exist), share-locked until the transaction
+/// ends: a concurrent change of a place's areas waits for the incidents
+/// that take them now, or they wait for it and read its result.
 pub async fn by_slugs(conn: &mut Conn, slugs: &[String]) -> QueryResult<Vec<PlaceRow>> {
-    places::table.filter(places::slug.eq_any(slugs)).select(PlaceRow::as_select()).load(conn).await
+    let mut sorted = slugs.to_vec();
+    sorted.sort();
+    places::table
+        .filter(places::slug.eq_any(sorted))
+        .order(places::slug)
+        .select(PlaceRow::as_select())
+        .for_share()
+        .load(conn)
+        .await
 }
 
 /// What a list of places is filtered by.
@@ -125,9 +135,20 @@ pub async fn resolve(conn: &mut Conn, given: &[String]) -> QueryResult<Vec<Strin
 }
 
 /// Incidents at the place take its administrative areas again (a new
-/// version of each, so that caches and mirrors see it); how many changed.
-pub async fn restate_incidents(conn: &mut Conn, place: &PlaceRow, now: DateTime<Utc>) -> QueryResult<usize> {
-    diesel::update(
+/// version of each, so that caches and mirrors see it); each changed
+/// incident's id, new version and former areas.
+pub async fn restate_incidents(
+    conn: &mut Conn,
+    place: &PlaceRow,
+    now: DateTime<Utc>,
+) -> QueryResult<Vec<(uuid::Uuid, i32, Option<String>, Option<String>)>> {
+    let before: Vec<(uuid::Uuid, Option<String>, Option<String>)> = incidents::table
+        .filter(incidents::place.eq(&place.slug))
+        .select((incidents::id, incidents::admin1, incidents::admin2))
+        .for_update()
+        .load(conn)
+        .await?;
+    let changed: Vec<(uuid::Uuid, i32)> = diesel::update(
         incidents::table.filter(incidents::place.eq(&place.slug)).filter(
             sql::<Bool>("(incidents.admin1, incidents.admin2) IS DISTINCT FROM (")
                 .bind::<Nullable<Text>, _>(place.admin1.clone())
@@ -142,6 +163,13 @@ pub async fn restate_incidents(conn: &mut Conn, place: &PlaceRow, now: DateTime<
         incidents::version.eq(incidents::version + 1),
         incidents::updated_at.eq(now),
     ))
-    .execute(conn)
-    .await
+    .returning((incidents::id, incidents::version))
+    .get_results(conn)
+    .await?;
+    Ok(changed
+        .into_iter()
+        .filter_map(|(id, version)| {
+            before.iter().find(|(b, _, _)| *b == id).map(|(_, a1, a2)| (id, version, a1.clone(), a2.clone()))
+        })
+        .collect())
 }

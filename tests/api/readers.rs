@@ -90,6 +90,20 @@ async fn an_incident_keeps_the_offset_it_was_reported_with() {
         .await;
     assert_eq!(patched.status, 200, "{}", patched.text);
     assert_eq!(patched.body["occurred_at"], "2025-07-14T06:30:00+03:00");
+    // The same instant in another offset is a change too.
+    let tag = patched.header("etag").unwrap().to_string();
+    let moved =
+        app.patch(&format!("/v1/incidents/{id}"), &json!({"occurred_at": "2025-07-14T03:30:00Z"}), Some(&tag)).await;
+    assert_eq!(moved.status, 200, "{}", moved.text);
+    assert_eq!(
+        (moved.body["occurred_at"].clone(), moved.body["version"].clone()),
+        (json!("2025-07-14T03:30:00Z"), json!(3))
+    );
+    let tag = moved.header("etag").unwrap().to_string();
+    let back = app
+        .patch(&format!("/v1/incidents/{id}"), &json!({"occurred_at": "2025-07-14T06:30:00+03:00"}), Some(&tag))
+        .await;
+    assert_eq!(back.body["version"], 4);
     // The export keeps it and loads back with it (NDJSON is the lossless one).
     let nd = app.get("/v1/incidents?format=ndjson").await;
     let line: Value = serde_json::from_str(nd.text.lines().next().unwrap()).unwrap();
@@ -250,6 +264,10 @@ async fn editors_manage_places_and_incidents_follow_their_areas() {
     let after = app.get(&format!("/v1/incidents/{id}")).await;
     assert_eq!(after.body["location"]["admin2"], "Vardenis community");
     assert_eq!(after.body["version"], 2);
+    let history = app.get(&format!("/v1/incidents/{id}/history")).await;
+    let last = history.body["data"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!((last["version"].clone(), last["action"].clone()), (json!(2), json!("update")), "{last}");
+    assert_eq!(last["changes"]["location"]["to"]["admin2"], "Vardenis community");
     assert_eq!(app.get("/v1/places/sotk-mine").await.body["admin2"], "Vardenis community");
     assert_eq!(app.get("/v1/places/nowhere").await.status, 404);
     let page = app.get("/v1/places?limit=2").await;

@@ -73,12 +73,14 @@ pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) 
         let name = format!("incidents-{}.{}", crate::store::now().format("%Y%m%dT%H%M%SZ"), format.extension());
         let opts = crate::api::export::ExportOptions { names, kinds, bom, zone };
         if format == ExportFormat::Xlsx {
-            let body = spreadsheet(crate::api::export::stream(pool, filter, order, format, permit, opts)).await?;
+            let chunks = crate::api::export::stream(pool, filter, order, format, permit, opts);
+            let (body, permit) = spreadsheet(&state, crate::api::expensive::client_of(&req), chunks).await?;
+            let len = body.len() as u64;
             return Ok(HttpResponse::Ok()
                 .content_type(format.content_type())
                 .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")))
                 .insert_header((header::CACHE_CONTROL, "no-store"))
-                .body(body));
+                .body(actix_web::body::SizedStream::new(len, crate::api::expensive::held_body(body.into(), permit))));
         }
         return Ok(HttpResponse::Ok()
             .content_type(format.content_type())
@@ -124,19 +126,28 @@ pub async fn list(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) 
     page_response(&req, Page { data, next_cursor }, more)
 }
 
-/// The export's CSV rows written into a spreadsheet as they arrive.
+/// The export's CSV rows written into a spreadsheet as they arrive (off
+/// the workers' threads); the finished file is built and sent holding an
+/// expensive-read permit of its own, as the rows were read holding one.
 async fn spreadsheet(
+    state: &AppState,
+    client: String,
     chunks: impl futures_util::Stream<Item = Result<actix_web::web::Bytes, ApiError>>,
-) -> ApiResult<Vec<u8>> {
+) -> ApiResult<(Vec<u8>, crate::api::expensive::ExpensivePermit)> {
     use futures_util::StreamExt;
     let mut sheet = crate::api::xlsx::Sheet::new("incidents")?;
     let mut chunks = std::pin::pin!(chunks);
     let mut first = true;
     while let Some(chunk) = chunks.next().await {
-        sheet.add_csv(&chunk?, first)?;
+        let chunk = chunk?;
+        sheet = actix_web::web::block(move || sheet.add_csv(&chunk, first).map(|()| sheet))
+            .await
+            .map_err(ApiError::internal)??;
         first = false;
     }
-    actix_web::web::block(move || sheet.finish()).await.map_err(ApiError::internal)?
+    let permit = state.expensive.acquire(client).await?;
+    let body = actix_web::web::block(move || sheet.finish()).await.map_err(ApiError::internal)??;
+    Ok((body, permit))
 }
 
 /// Where a list or export reads. Mirrors polling `updated_since` read the
