@@ -44,7 +44,7 @@ pub enum Command {
     Migrate(DatabaseArgs),
     /// Print the OpenAPI document (openapi/openapi.json is this output).
     Openapi,
-    /// Load the reference parties of the South Caucasus (idempotent).
+    /// Load the reference parties of the South Caucasus and the gazetteer's border settlements (idempotent).
     Seed {
         /// Also load the example of July 2025 near Kalbajar: two incidents
         /// with each party's account, once.
@@ -53,7 +53,7 @@ pub enum Command {
         #[command(flatten)]
         database: DatabaseArgs,
     },
-    /// Load incidents from this service's own CSV or NDJSON export (`-`: standard input).
+    /// Load incidents from this service's own CSV or NDJSON export (`-`: standard input), a parties file, or ACLED or UCDP GED rows (`--from`).
     Import {
         /// The file; CSV or NDJSON, told apart by extension or content.
         file: String,
