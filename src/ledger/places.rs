@@ -96,6 +96,7 @@ pub async fn patch(
         return Err(ApiError::field("/slug", "a place's slug cannot change"));
     }
     conn.transaction::<_, ApiError, _>(async |conn| {
+        places::lock_incidents_at(conn, slug).await?;
         let before = places::lock(conn, slug).await?.ok_or_else(|| no_place(slug))?;
         let mut json = serde_json::to_value(view(before.clone())).map_err(ApiError::internal)?;
         if let Value::Object(o) = &mut json {

@@ -41,6 +41,21 @@ pub async fn get(conn: &mut Conn, slug: &str) -> QueryResult<Option<PlaceRow>> {
     places::table.find(slug).select(PlaceRow::as_select()).first(conn).await.optional()
 }
 
+/// Locks the incidents at a place, in id order: a place's change takes
+/// them before the place itself, the order an incident's change takes
+/// them in (its incident, then its place), so that the two never wait on
+/// each other in a cycle.
+pub async fn lock_incidents_at(conn: &mut Conn, slug: &str) -> QueryResult<()> {
+    let _: Vec<uuid::Uuid> = incidents::table
+        .filter(incidents::place.eq(slug))
+        .order(incidents::id)
+        .select(incidents::id)
+        .for_update()
+        .load(conn)
+        .await?;
+    Ok(())
+}
+
 /// The place for update, locked until the transaction ends.
 pub async fn lock(conn: &mut Conn, slug: &str) -> QueryResult<Option<PlaceRow>> {
     places::table.find(slug).select(PlaceRow::as_select()).for_update().first(conn).await.optional()
