@@ -123,32 +123,6 @@ pub fn folded_in<QS: 'static>(
     )
 }
 
-/// Every name of the places named `name` (by any of their names) and
-/// their slugs: what `q` and the place filter of incidents match.
-pub async fn names_of(conn: &mut Conn, name: &str) -> QueryResult<(Vec<String>, Vec<String>)> {
-    let rows: Vec<(String, String, Vec<String>)> = places::table
-        .filter(named(name))
-        .select((places::slug, places::name, places::alt_names))
-        .limit(100)
-        .load(conn)
-        .await?;
-    let slugs = rows.iter().map(|(s, _, _)| s.clone()).collect();
-    let names = rows.into_iter().flat_map(|(_, n, alt)| std::iter::once(n).chain(alt)).collect();
-    Ok((slugs, names))
-}
-
-/// Slugs of the places that are `given`, by slug or by any name.
-pub async fn resolve(conn: &mut Conn, given: &[String]) -> QueryResult<Vec<String>> {
-    let mut slugs = Vec::new();
-    for g in given {
-        slugs.extend(names_of(conn, g).await?.0);
-        slugs.push(g.clone());
-    }
-    slugs.sort();
-    slugs.dedup();
-    Ok(slugs)
-}
-
 /// Incidents at the place take its administrative areas again (a new
 /// version of each, so that caches and mirrors see it); each changed
 /// incident's id, new version and former areas.
