@@ -205,6 +205,48 @@ pub struct HttpArgs {
     /// claims), which a scrape never computes itself.
     #[arg(long, env = "CEASEFIRE_TOTALS_REFRESH", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     pub totals_refresh: u64,
+    /// Days events (and webhook delivery records) are kept, for streams and
+    /// webhooks to catch up from; older ones are purged in small batches.
+    #[arg(long, env = "CEASEFIRE_EVENTS_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
+    pub events_retention_days: u32,
+    /// Let webhooks target loopback, link-local and private addresses
+    /// (for tests and closed networks; off, such targets are refused).
+    #[arg(long, env = "CEASEFIRE_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set)]
+    pub webhook_allow_private: bool,
+    /// Seconds one delivery attempt may take, connection to answer.
+    #[arg(long, env = "CEASEFIRE_WEBHOOK_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub webhook_timeout: u64,
+    /// Milliseconds before the first retry of a failed delivery; each next
+    /// retry waits twice as long (with ±20 % jitter), at most an hour.
+    #[arg(long, env = "CEASEFIRE_WEBHOOK_RETRY_BASE_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub webhook_retry_base_ms: u64,
+    /// Seconds a subscription keeps failing before it is marked `failing`
+    /// (default 24 hours; it is still retried, at most an hour apart).
+    #[arg(long, env = "CEASEFIRE_WEBHOOK_FAILING_AFTER", default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(1..))]
+    pub webhook_failing_after: u64,
+    /// Seconds a subscription keeps failing before it is disabled (default
+    /// 3 days; PATCH `{"enabled": true}` turns it on again, from the event
+    /// it stopped at).
+    #[arg(long, env = "CEASEFIRE_WEBHOOK_DISABLE_AFTER", default_value_t = 259_200, value_parser = clap::value_parser!(u64).range(1..))]
+    pub webhook_disable_after: u64,
+    /// Webhook delivery workers per instance (each serves one subscription at a time).
+    #[arg(long, env = "CEASEFIRE_WEBHOOK_WORKERS", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub webhook_workers: u16,
+}
+
+impl HttpArgs {
+    /// How webhooks are delivered.
+    pub fn delivery(&self) -> crate::live::webhooks::DeliveryConfig {
+        use std::time::Duration;
+        crate::live::webhooks::DeliveryConfig {
+            allow_private: self.webhook_allow_private,
+            timeout: Duration::from_secs(self.webhook_timeout),
+            retry_base: Duration::from_millis(self.webhook_retry_base_ms),
+            failing_after: Duration::from_secs(self.webhook_failing_after),
+            disable_after: Duration::from_secs(self.webhook_disable_after),
+            workers: self.webhook_workers.into(),
+        }
+    }
 }
 
 impl Default for HttpArgs {
@@ -227,6 +269,13 @@ impl Default for HttpArgs {
             request_timeout: 30,
             idempotency_ttl: 86_400,
             totals_refresh: 30,
+            events_retention_days: 30,
+            webhook_allow_private: false,
+            webhook_timeout: 10,
+            webhook_retry_base_ms: 5_000,
+            webhook_failing_after: 86_400,
+            webhook_disable_after: 259_200,
+            webhook_workers: 4,
         }
     }
 }

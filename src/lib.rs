@@ -11,6 +11,7 @@ pub mod import;
 pub mod import_layout;
 pub mod import_parties;
 pub mod ledger;
+pub mod live;
 pub mod seed;
 pub mod startup;
 pub mod store;

@@ -31,13 +31,34 @@ impl Application {
             tracing::info!(migrations = ?applied, "applied migrations");
         }
         let pool = db::build_pool(&url, database)?;
-        let (cursor_key, rolled_up_zones, known_zones) = {
+        let (cursor_key, rolled_up_zones, known_zones, last_seq) = {
             let mut conn = pool.get().await.context("connecting to PostgreSQL")?;
             let key = crate::api::cursor::CursorKey::new(crate::store::secrets::cursor(&mut conn).await?);
             let rolled_up = Arc::new(std::sync::RwLock::new(crate::store::rollup::zones(&mut conn).await?));
             let known = Arc::new(crate::store::rollup::known_zones(&mut conn).await?.into_iter().collect());
-            (key, rolled_up, known)
+            (key, rolled_up, known, crate::live::events::last_seq(&mut conn).await?)
         };
+        // Live delivery: one listener (sequencer and fan-out) and the
+        // webhook workers.
+        let hub = crate::live::hub::Hub::new(last_seq)?;
+        tokio::spawn(crate::live::hub::run(
+            hub.clone(),
+            pool.clone(),
+            url.clone(),
+            Duration::from_secs(u64::from(http.events_retention_days) * 86_400),
+        ));
+        let delivery = http.delivery();
+        let sender = crate::live::webhooks::Sender::new(&delivery)?;
+        let (outcomes, lag) = crate::live::webhooks::Deliverer::metrics()?;
+        crate::live::webhooks::Deliverer {
+            pool: pool.clone(),
+            sender: sender.clone(),
+            config: delivery.clone(),
+            wake: hub.watch(),
+            outcomes: outcomes.clone(),
+            lag: lag.clone(),
+        }
+        .start();
         // A replica that does not answer quickly is skipped, not waited for.
         let replica = match database.database_read_url.as_deref().filter(|u| !u.is_empty()) {
             Some(read_url) => {
@@ -96,8 +117,23 @@ impl Application {
             body_budget: Arc::new(tokio::sync::Semaphore::new(http.bodies_mb as usize * 1024)),
             bodies_kib: http.bodies_mb.saturating_mul(1024),
             known_zones,
+            hub: hub.clone(),
+            streams: Arc::new(crate::api::expensive::ExpensiveReads::streams(10_000, 20)),
+            sender,
+            delivery,
         };
-        let server = serve(listener, state, http, vec![Box::new(incidents), Box::new(claims)])?;
+        let server = serve(
+            listener,
+            state,
+            http,
+            vec![
+                Box::new(incidents),
+                Box::new(claims),
+                Box::new(hub.streams.clone()),
+                Box::new(outcomes),
+                Box::new(lag),
+            ],
+        )?;
         tracing::info!(address = %listener_addr(bind, port), "listening");
         Ok(Self { port, server })
     }

@@ -77,6 +77,12 @@ impl ExpensiveReads {
         Self::of("counts", instance, per_client, Duration::from_secs(2))
     }
 
+    /// Event streams: long-lived, so a client's share is refused at once
+    /// and so is a stream beyond the instance's.
+    pub fn streams(instance: usize, per_client: usize) -> Self {
+        Self::of("event streams", instance, per_client, Duration::from_millis(10))
+    }
+
     fn of(what: &'static str, instance: usize, per_client: usize, wait: Duration) -> Self {
         Self { what, instance: Arc::new(Semaphore::new(instance.max(1))), per_client, wait, held: Default::default() }
     }

@@ -171,8 +171,13 @@ pub struct QueryParams {
 
 impl QueryParams {
     pub fn from_request(req: &HttpRequest) -> Result<Self, ApiError> {
+        Self::parse(req.query_string())
+    }
+
+    /// Reads a query string (without its `?`).
+    pub fn parse(query: &str) -> Result<Self, ApiError> {
         let mut params: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (k, v) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
+        for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
             if k.contains('\0') || v.contains('\0') {
                 return Err(ApiError::bad_query(
                     &clip(&k.replace('\0', "")),

@@ -13,6 +13,7 @@ pub mod filters;
 pub mod incidents;
 pub mod keys;
 pub mod layouts;
+pub mod live;
 pub mod metrics;
 pub mod middleware;
 pub mod negotiate;
@@ -46,6 +47,7 @@ use crate::error::ApiError;
         claims::create, claims::list, claims::get, claims::void,
         keys::create, keys::list, keys::revoke,
         stats::incidents, stats::claims,
+        live::stream, live::create, live::list, live::get, live::patch, live::delete, live::deliveries, live::test,
     ),
     modifiers(&CommonAnswers),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
@@ -55,6 +57,7 @@ use crate::error::ApiError;
         (name = "parties", description = "Who can accuse, be accused, deny or confirm"),
         (name = "places", description = "The gazetteer: places by every name they go by, with their administrative areas"),
         (name = "stats", description = "Counts by period, for dashboards"),
+        (name = "live", description = "Changes as they commit: a server-sent event stream, and signed webhooks (Standard Webhooks) delivered at least once, in order"),
         (name = "keys", description = "API keys (admin)"),
         (name = "operations", description = "Health and readiness"),
     )
@@ -259,6 +262,34 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(
                 web::resource("/claims/{id}/void")
                     .route(web::post().to(claims::void))
+                    .default_service(web::to(not_allowed("POST"))),
+            )
+            .service(
+                web::resource("/events")
+                    .route(web::get().to(live::stream))
+                    .default_service(web::to(not_allowed("GET"))),
+            )
+            .service(
+                web::resource("/webhooks")
+                    .route(web::get().to(live::list))
+                    .route(web::post().to(live::create))
+                    .default_service(web::to(not_allowed("GET, POST"))),
+            )
+            .service(
+                web::resource("/webhooks/{id}")
+                    .route(web::get().to(live::get))
+                    .route(web::patch().to(live::patch))
+                    .route(web::delete().to(live::delete))
+                    .default_service(web::to(not_allowed("GET, PATCH, DELETE"))),
+            )
+            .service(
+                web::resource("/webhooks/{id}/deliveries")
+                    .route(web::get().to(live::deliveries))
+                    .default_service(web::to(not_allowed("GET"))),
+            )
+            .service(
+                web::resource("/webhooks/{id}/test")
+                    .route(web::post().to(live::test))
                     .default_service(web::to(not_allowed("POST"))),
             ),
     );

@@ -51,6 +51,14 @@ pub struct AppState {
     pub body_timeout: Duration,
     /// The last readiness check and when it was made (see `ops::readyz`).
     pub readiness: Arc<tokio::sync::Mutex<Option<Readiness>>>,
+    /// The instance's fan-out of events to its streams.
+    pub hub: Arc<crate::live::hub::Hub>,
+    /// Event streams open, per instance and per client.
+    pub streams: Arc<crate::api::expensive::ExpensiveReads>,
+    /// Posts signed webhook bodies (pings from the API; the workers have theirs).
+    pub sender: crate::live::webhooks::Sender,
+    /// How webhooks are delivered.
+    pub delivery: crate::live::webhooks::DeliveryConfig,
 }
 
 impl AppState {

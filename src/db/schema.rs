@@ -52,6 +52,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    event_counter (singleton) {
+        singleton -> Bool,
+        last_seq -> Int8,
+    }
+}
+
+diesel::table! {
+    events (id) {
+        id -> Int8,
+        seq -> Nullable<Int8>,
+        #[sql_name = "type"]
+        kind -> Text,
+        incident_id -> Uuid,
+        version -> Int4,
+        at -> Timestamptz,
+        sequenced_at -> Nullable<Timestamptz>,
+        payload -> Json,
+    }
+}
+
+diesel::table! {
     external_ids (incident_id, system) {
         incident_id -> Uuid,
         system -> Text,
@@ -181,16 +202,58 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Int8,
+        webhook_id -> Uuid,
+        message_id -> Text,
+        event_type -> Text,
+        seq -> Nullable<Int8>,
+        attempt -> Int4,
+        status_code -> Nullable<Int4>,
+        latency_ms -> Int4,
+        error -> Nullable<Text>,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhooks (id) {
+        id -> Uuid,
+        url -> Text,
+        description -> Nullable<Text>,
+        filter -> Text,
+        types -> Array<Text>,
+        secret -> Text,
+        state -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        delivered_seq -> Int8,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        failing_since -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+        last_success_at -> Nullable<Timestamptz>,
+        disabled_at -> Nullable<Timestamptz>,
+        lease_token -> Nullable<Uuid>,
+        lease_until -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(claims -> incidents (incident_id));
 diesel::joinable!(external_ids -> incidents (incident_id));
 diesel::joinable!(incident_parties -> incidents (incident_id));
 diesel::joinable!(incident_parties -> parties (party));
 diesel::joinable!(revisions -> incidents (incident_id));
 diesel::joinable!(sources -> incidents (incident_id));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     claims,
+    event_counter,
+    events,
     external_ids,
     idempotency_keys,
     incident_parties,
@@ -200,4 +263,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     revisions,
     server_secrets,
     sources,
+    webhook_deliveries,
+    webhooks,
 );

@@ -11,9 +11,11 @@ use super::rows::{accounts, attribution, with_status};
 use crate::domain::actor::Actor;
 use crate::domain::claim::{ClaimView, NewClaim};
 use crate::domain::hierarchy::Hierarchy;
+use crate::domain::incident::IncidentView;
 use crate::domain::text::VoidReason;
 use crate::domain::ClaimStatus;
 use crate::error::{ApiError, ApiResult};
+use crate::live::events::{EventType, NewEvent};
 use crate::store::claims::ClaimRow;
 use crate::store::incidents::IncidentRow;
 use crate::store::{claims, incidents, Conn};
@@ -67,9 +69,28 @@ pub async fn add(
         let view = ClaimView::from_row(claim)?;
         let body = serde_json::to_value(&view).map_err(ApiError::internal)?;
         record_change(conn, &row, "claim", actor, serde_json::json!({ "claim": body })).await?;
-        idem.finish(conn, Written::created(format!("/v1/claims/{}", claim.id), None, &body)?).await
+        let kind = if claim.stance == crate::domain::Stance::Retracts.as_str() {
+            EventType::ClaimRetracted
+        } else {
+            EventType::ClaimCreated
+        };
+        let claim_id = claim.id;
+        event_with_claim(conn, incident_id, kind, &body).await?;
+        idem.finish(conn, Written::created(format!("/v1/claims/{claim_id}"), None, &body)?).await
     })
     .await
+}
+
+/// Writes the event of a claim's change: the incident as it is now, and the claim.
+async fn event_with_claim(
+    conn: &mut Conn,
+    incident_id: Uuid,
+    kind: EventType,
+    claim: &serde_json::Value,
+) -> ApiResult<()> {
+    let rec = incidents::get(conn, incident_id).await?.ok_or_else(|| no_incident(incident_id))?;
+    let view = IncidentView::from_record(&rec)?;
+    crate::live::events::record(conn, &[NewEvent { kind, incident: &view, claim: Some(claim) }]).await
 }
 
 /// Derives the incident's attribution and divergence from `claims` again
@@ -132,6 +153,7 @@ pub async fn void(
         let view = ClaimView::from_row(claim)?;
         let body = serde_json::to_value(&view).map_err(ApiError::internal)?;
         record_change(conn, &row, "void", actor, serde_json::json!({ "claim": body })).await?;
+        event_with_claim(conn, incident_id, EventType::ClaimVoided, &body).await?;
         let written = Written {
             status: 200,
             headers: vec![("etag".to_string(), etag(row.version))],

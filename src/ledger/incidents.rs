@@ -10,6 +10,7 @@ use crate::domain::actor::Actor;
 use crate::domain::incident::{IncidentFields, IncidentView};
 use crate::domain::json::from_value_at;
 use crate::error::{ApiError, ApiResult};
+use crate::live::events::{self as live, EventType, NewEvent};
 use crate::store::claims::{self as claim_store, ClaimRow};
 use crate::store::incidents::{self as store, ExternalIdRow, IncidentRow, SourceRow};
 use crate::store::revisions::{self, NewRevision, RevisionRow};
@@ -76,12 +77,15 @@ pub async fn insert_prepared(
     store::insert_many(conn, &rows, &sources, &ext).await?;
     // What refers to the incidents, sent together (pipelined): PostgreSQL
     // runs them one after the other as ever, in one round trip instead of three.
-    let conn: &Conn = conn;
+    let shared: &Conn = conn;
     futures_util::try_join!(
-        claim_store::insert_many(conn, &claims),
-        store::insert_roles(conn, prepared.iter().map(|p| (p.record.row.id, &p.attribution))),
-        revisions::insert_many(conn, &revs),
+        claim_store::insert_many(shared, &claims),
+        store::insert_roles(shared, prepared.iter().map(|p| (p.record.row.id, &p.attribution))),
+        revisions::insert_many(shared, &revs),
     )?;
+    let created: Vec<NewEvent> =
+        views.iter().map(|v| NewEvent { kind: EventType::IncidentCreated, incident: v, claim: None }).collect();
+    live::record(conn, &created).await?;
     Ok(views)
 }
 
@@ -118,6 +122,7 @@ pub async fn replace_prepared(conn: &mut Conn, p: &Prepared, actor: &Actor) -> A
         }],
     )
     .await?;
+    live::record(conn, &[NewEvent { kind: EventType::IncidentUpdated, incident: &view, claim: None }]).await?;
     Ok(view)
 }
 
@@ -290,7 +295,9 @@ pub async fn patch(
             claim_store::redate(conn, id, after.occurred_at.to_utc()).await?;
         }
         let rec = store::get(conn, id).await?.ok_or_else(|| no_incident(id))?;
-        IncidentView::from_record(&rec)
+        let view = IncidentView::from_record(&rec)?;
+        live::record(conn, &[NewEvent { kind: EventType::IncidentUpdated, incident: &view, claim: None }]).await?;
+        Ok(view)
     })
     .await
 }
@@ -307,7 +314,8 @@ pub async fn delete(conn: &mut Conn, id: Uuid, if_match: &str, actor: &Actor) ->
         row.version += 1;
         row.updated_at = now;
         row.deleted_at = Some(now);
-        record_change(conn, &row, "delete", actor, serde_json::json!({})).await
+        record_change(conn, &row, "delete", actor, serde_json::json!({})).await?;
+        live::record_current(conn, EventType::IncidentDeleted, &[id]).await
     })
     .await
 }

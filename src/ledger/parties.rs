@@ -168,6 +168,7 @@ async fn reattribute(
         derived.push(incidents::Reattributed { id: *id, denied: now.denied, disputed: now.disputed, changed });
     }
     let versions = incidents::reattribute(conn, &derived, crate::store::now()).await?;
+    let changed: Vec<uuid::Uuid> = revisions.iter().map(|(id, _)| *id).filter(|id| versions.contains_key(id)).collect();
     let rows: Vec<NewRevision<'_>> = revisions
         .into_iter()
         .filter_map(|(id, changes)| {
@@ -181,5 +182,6 @@ async fn reattribute(
         })
         .collect();
     revisions::insert_many(conn, &rows).await?;
+    crate::live::events::record_current(conn, crate::live::events::EventType::IncidentUpdated, &changed).await?;
     Ok(())
 }

@@ -132,6 +132,8 @@ pub async fn patch(
             })
             .collect();
         crate::store::revisions::insert_many(conn, &revisions).await?;
+        let ids: Vec<uuid::Uuid> = restated.iter().map(|(id, ..)| *id).collect();
+        crate::live::events::record_current(conn, crate::live::events::EventType::IncidentUpdated, &ids).await?;
         Ok(view(stored))
     })
     .await

@@ -121,6 +121,25 @@ pub async fn spawn_app_with_pool(
     test_app
 }
 
+impl TestApp {
+    /// Starts another instance of the application on this test's database
+    /// (as a second server behind a load balancer would be); its address.
+    pub async fn another_instance(&self, http: HttpArgs) -> String {
+        let database = DatabaseArgs {
+            database_url: Some(url_for(&self.db_name)),
+            database_read_url: None,
+            local: LocalDbArgs { local_db_dir: ".local/unused".into(), local_db_port: 0 },
+            pool_size: 5,
+            pool_timeout_ms: 5000,
+            statement_timeout_ms: 30000,
+        };
+        let app = Application::build("127.0.0.1:0".parse().unwrap(), &database, &http).await.expect("starting the app");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        address
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         let name = self.db_name.clone();
@@ -191,6 +210,11 @@ impl TestApp {
 
     pub async fn get(&self, path: &str) -> Answer {
         self.send(self.client.get(self.url(path))).await
+    }
+
+    /// A GET with this key.
+    pub async fn get_as(&self, path: &str, key: &str) -> Answer {
+        self.send(self.client.get(self.url(path)).bearer_auth(key)).await
     }
 
     /// A POST as the admin.

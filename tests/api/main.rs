@@ -16,6 +16,7 @@ mod idempotency;
 mod incidents;
 mod layouts;
 mod limits;
+mod live;
 mod openapi;
 mod pagination;
 mod parties;
