@@ -21,5 +21,8 @@ mod openapi;
 mod pagination;
 mod parties;
 mod readers;
+#[path = "../common/receiver.rs"]
+#[allow(dead_code)]
+mod receiver;
 mod stats;
 mod validation;

@@ -8,5 +8,8 @@ mod harness;
 mod hostile;
 mod instances;
 mod outage;
+#[path = "../common/receiver.rs"]
+#[allow(dead_code)]
+mod receiver;
 mod replica;
 mod shutdown;
