@@ -213,8 +213,9 @@ pub struct HttpArgs {
     /// (for tests and closed networks; off, such targets are refused).
     #[arg(long, env = "CEASEFIRE_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set)]
     pub webhook_allow_private: bool,
-    /// Seconds one delivery attempt may take, connection to answer.
-    #[arg(long, env = "CEASEFIRE_WEBHOOK_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=60))]
+    /// Seconds one delivery attempt may take, connection to answer (at
+    /// most 25: a worker's lease on a subscription lasts 60).
+    #[arg(long, env = "CEASEFIRE_WEBHOOK_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=25))]
     pub webhook_timeout: u64,
     /// Milliseconds before the first retry of a failed delivery; each next
     /// retry waits twice as long (with ±20 % jitter), at most an hour.

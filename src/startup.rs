@@ -41,10 +41,9 @@ impl Application {
         // Live delivery: one listener (sequencer and fan-out) and the
         // webhook workers.
         let hub = crate::live::hub::Hub::new(last_seq)?;
-        tokio::spawn(crate::live::hub::run(
-            hub.clone(),
+        tokio::spawn(crate::live::hub::run(hub.clone(), pool.clone(), url.clone()));
+        tokio::spawn(crate::live::hub::keep_purging(
             pool.clone(),
-            url.clone(),
             Duration::from_secs(u64::from(http.events_retention_days) * 86_400),
         ));
         let delivery = http.delivery();
@@ -121,6 +120,7 @@ impl Application {
             streams: Arc::new(crate::api::expensive::ExpensiveReads::streams(10_000, 20)),
             sender,
             delivery,
+            events_retention_days: http.events_retention_days,
         };
         let server = serve(
             listener,

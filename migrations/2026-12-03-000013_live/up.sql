@@ -13,6 +13,10 @@ CREATE TABLE events (
     sequenced_at timestamptz,
     payload json NOT NULL
 );
+-- The sequencer numbers events in the order of their ids, which writers
+-- draw after passing the gate: the id sequence must hand them out in that
+-- order (CACHE 1, its default; a larger cache would break it).
+ALTER SEQUENCE events_id_seq CACHE 1;
 CREATE INDEX events_unsequenced ON events (id) WHERE seq IS NULL;
 CREATE INDEX events_at ON events (at);
 

@@ -42,8 +42,9 @@ fn parse_seq(s: &str) -> Result<i64, String> {
 /// `Last-Event-ID` the stream starts with the next change; with one of
 /// them it first replays every kept event after that seq (events are kept
 /// for 30 days by default), so a client that reconnects with the last
-/// `id` it saw misses nothing and gets nothing twice. A comment line
-/// (`: heartbeat`) comes every 15 s when nothing else does. Filters are
+/// `id` it saw misses nothing and gets nothing twice (410 when events
+/// after it were purged already, 400 when it is beyond the last event). A
+/// comment line (`: heartbeat`) comes every 15 s. Filters are
 /// those of the incident list, matched against the incident as each event
 /// shows it (`place` by slug or by the location's name); `q`,
 /// `updated_since` and `include_deleted` are not filters of events. Each
@@ -61,7 +62,8 @@ fn parse_seq(s: &str) -> Result<i64, String> {
     responses(
         (status = 200, description = "The stream: `id:` lines carry the seq, `data:` lines one event each (JSON, one line)", content_type = "text/event-stream", body = String,
             example = json!("retry: 3000\n\nid: 42\ndata: {\"seq\":42,\"type\":\"claim.created\",\"at\":\"2026-07-14T04:10:00.000000Z\",\"incident\":{\"id\":\"…\"},\"claim\":{\"id\":\"…\"}}\n\n: heartbeat\n\n")),
-        (status = 400, description = "Invalid query", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid query, or `after`/`Last-Event-ID` beyond the last event", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "Events after `after`/`Last-Event-ID` were purged (past their retention)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "This client has 20 streams open on this instance, or the instance has all it serves", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn stream(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) -> ApiResult<HttpResponse> {
@@ -80,10 +82,29 @@ pub async fn stream(state: web::Data<AppState>, _read: CanRead, req: HttpRequest
     };
     let permit = state.streams.acquire(client_of(&req)).await?;
     let hub = state.hub.clone();
-    let start = last_event_id.or(after).unwrap_or_else(|| hub.last());
-    let matcher = {
-        let conn = state.pool.get().await?;
-        filter.resolve(&crate::store::parties::hierarchy(&conn).await?)
+    let (start, matcher) = {
+        let mut conn = state.pool.get().await?;
+        let start = match last_event_id.or(after) {
+            None => hub.last(),
+            Some(after) => {
+                let (oldest, last) = events::bounds(&mut conn).await?;
+                if after > last {
+                    return Err(ApiError::bad_request(format!(
+                        "no event {after} yet: the last one is {last} (a seq of another deployment?)"
+                    )));
+                }
+                if after < last && oldest.is_none_or(|o| o > after + 1) {
+                    return Err(ApiError::gone(format!(
+                        "events after {after} were purged (they are kept {} days); the oldest kept is {}: \
+                         catch up with GET /v1/incidents?updated_since=… and stream from now",
+                        state.events_retention_days,
+                        oldest.map_or_else(|| "none".to_string(), |o| o.to_string()),
+                    )));
+                }
+                after
+            }
+        };
+        (start, filter.matcher(&mut conn).await?)
     };
     let (tx, rx) = mpsc::channel::<Bytes>(64);
     tokio::spawn(pump(state.pool.clone(), hub, matcher, start, tx, permit));
@@ -120,7 +141,9 @@ async fn pump(
     hub.streams.inc();
     let _open = Open(&hub.streams);
     let mut rx = hub.subscribe();
-    if tx.send(Bytes::from_static(b"retry: 3000\n\n")).await.is_err() {
+    // Reconnections after a restart spread over a few seconds.
+    let retry = format!("retry: {}\n\n", rand::Rng::gen_range(&mut rand::thread_rng(), 2000..5000));
+    if tx.send(Bytes::from(retry)).await.is_err() {
         return;
     }
     if !catch_up(&pool, &matcher, &mut last, &tx).await {
@@ -133,7 +156,7 @@ async fn pump(
                 Ok(e) => {
                     if e.seq > last {
                         last = e.seq;
-                        if matcher.matches(&e.kind, &e.incident) && tx.send(frame(&e)).await.is_err() {
+                        if matcher.matches(&e.kind, &e.incident) && !send(&tx, frame(&e)).await {
                             return;
                         }
                     }
@@ -146,13 +169,23 @@ async fn pump(
                 Err(broadcast::error::RecvError::Closed) => return,
             },
             _ = beat.tick() => {
-                if tx.send(Bytes::from_static(b": heartbeat\n\n")).await.is_err() {
+                if !send(&tx, Bytes::from_static(b": heartbeat\n\n")).await {
                     return;
                 }
             }
             _ = tx.closed() => return,
         }
     }
+}
+
+/// How long a stream waits for its client to read on before it ends (and
+/// gives back its permit): a client that stops reading but keeps the
+/// socket open must not hold a stream forever.
+const STALLED: Duration = Duration::from_secs(60);
+
+/// Sends a chunk; false when the client is gone or stalled.
+async fn send(tx: &mpsc::Sender<Bytes>, chunk: Bytes) -> bool {
+    tx.send_timeout(chunk, STALLED).await.is_ok()
 }
 
 /// Sends the stored events after `last`; false when the client is gone or
@@ -167,7 +200,7 @@ async fn catch_up(pool: &DbPool, matcher: &Matcher, last: &mut i64, tx: &mpsc::S
         let full = page.len() == 500;
         for e in page {
             *last = e.seq;
-            if matcher.matches(&e.kind, &e.incident) && tx.send(frame(&e)).await.is_err() {
+            if matcher.matches(&e.kind, &e.incident) && !send(tx, frame(&e)).await {
                 return false;
             }
         }
@@ -300,10 +333,13 @@ fn type_names(types: &[EventType]) -> Vec<String> {
 /// the same on every retry), `webhook-timestamp` (Unix seconds) and
 /// `webhook-signature` (`v1,` and the base64 HMAC-SHA256 of
 /// `id.timestamp.body`, keyed by the secret's base64-decoded bytes after
-/// `whsec_`). Any 2xx within 10 s is a delivery; anything else is retried
-/// with exponential backoff (5 s doubling, at most an hour apart, ±20 %),
-/// and later events wait: each subscription gets its events once, in `seq`
-/// order, from the first change after it was created.
+/// `whsec_`). Any 2xx within the timeout (`CEASEFIRE_WEBHOOK_TIMEOUT`,
+/// 10 s by default) is a delivery; anything else is retried with
+/// exponential backoff (from `CEASEFIRE_WEBHOOK_RETRY_BASE_MS`, 5 s by
+/// default, doubling, at most an hour apart, ±20 %), and later events wait:
+/// each subscription gets every event at least once (a repeat carries the
+/// same `webhook-id`), in `seq` order, from the first change after it was
+/// created.
 #[utoipa::path(
     operation_id = "createWebhook", post, path = "/v1/webhooks", tag = "live", request_body = NewWebhook,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body replay the first answer (without the secret)")),
@@ -551,8 +587,14 @@ pub async fn test(state: web::Data<AppState>, _admin: AsAdmin, id: web::Path<Str
     .to_string();
     let attempt = state.sender.send(&row.url, &row.secret, &message_id, &body).await;
     let mut conn = state.pool.get().await?;
-    webhooks::record_attempt(&mut conn, id, &message_id, "webhook.ping", None, 1, &attempt).await?;
-    let recorded =
-        webhooks::deliveries(&mut conn, id, 1).await?.pop().ok_or_else(|| ApiError::internal("no attempt"))?;
+    let recorded = webhooks::record_attempt(&mut conn, id, &message_id, "webhook.ping", None, 1, &attempt)
+        .await
+        .map_err(|e| match e {
+            // Deleted meanwhile.
+            diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::ForeignKeyViolation, _) => {
+                no_webhook(&id.to_string())
+            }
+            e => e.into(),
+        })?;
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(recorded))
 }

@@ -100,6 +100,13 @@ impl utoipa::Modify for CommonAnswers {
                 )
                 .build()
         };
+        // The stream takes the incident filters but for the full-text
+        // search and the change feed's own parameters.
+        if let Some(get) = openapi.paths.paths.get_mut("/v1/events").and_then(|item| item.get.as_mut()) {
+            if let Some(params) = get.parameters.as_mut() {
+                params.retain(|p| !matches!(p.name.as_str(), "q" | "updated_since" | "include_deleted"));
+            }
+        }
         for (path, item) in openapi.paths.paths.iter_mut() {
             let api = path.starts_with("/v1/");
             for (method, op) in [

@@ -59,6 +59,8 @@ pub struct AppState {
     pub sender: crate::live::webhooks::Sender,
     /// How webhooks are delivered.
     pub delivery: crate::live::webhooks::DeliveryConfig,
+    /// Days events are kept.
+    pub events_retention_days: u32,
 }
 
 impl AppState {

@@ -171,6 +171,31 @@ pub async fn last_seq(conn: &mut Conn) -> QueryResult<i64> {
     event_counter::table.select(event_counter::last_seq).first(conn).await
 }
 
+/// The oldest seq kept (none when every event was purged or none was
+/// written) and the last given out.
+pub async fn bounds(conn: &mut Conn) -> QueryResult<(Option<i64>, i64)> {
+    let oldest: Option<i64> = events::table.select(diesel::dsl::min(events::seq)).first(conn).await?;
+    Ok((oldest, last_seq(conn).await?))
+}
+
+/// Whether a transaction that began more than a second ago holds the
+/// writers' gate (advisory lock 7273279462: class 1, object 2978312166).
+pub async fn gate_held_long(conn: &mut Conn) -> QueryResult<bool> {
+    #[derive(QueryableByName)]
+    struct Held {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        held: bool,
+    }
+    let h: Held = diesel::sql_query(
+        "SELECT EXISTS (SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+         WHERE l.locktype = 'advisory' AND l.classid = 1 AND l.objid = 2978312166 AND l.objsubid = 1 \
+           AND l.granted AND a.xact_start < now() - interval '1 second') AS held",
+    )
+    .get_result(conn)
+    .await?;
+    Ok(h.held)
+}
+
 /// Whether committed events wait for their seq.
 pub async fn unsequenced(conn: &mut Conn) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(events::table.filter(events::seq.is_null()))).get_result(conn).await
@@ -192,11 +217,15 @@ pub async fn sequence(conn: &mut Conn, batch: i32, wait: bool) -> QueryResult<Op
     Ok((n.n >= 0).then_some(n.n))
 }
 
-/// Deletes up to `step` events recorded before `before` (numbered ones).
+/// Deletes up to `step` events recorded before `before` (numbered ones),
+/// but none that a subscription still delivering has not delivered yet.
 pub async fn purge(conn: &mut Conn, before: DateTime<Utc>, step: i64) -> QueryResult<usize> {
     diesel::sql_query(
         "DELETE FROM events WHERE id IN \
-         (SELECT id FROM events WHERE at < $1 AND seq IS NOT NULL ORDER BY id LIMIT $2)",
+         (SELECT id FROM events WHERE at < $1 AND seq IS NOT NULL \
+            AND seq <= (SELECT COALESCE(min(delivered_seq), 9223372036854775807) FROM webhooks \
+                        WHERE state <> 'disabled') \
+            ORDER BY id LIMIT $2)",
     )
     .bind::<diesel::sql_types::Timestamptz, _>(before)
     .bind::<diesel::sql_types::BigInt, _>(step)

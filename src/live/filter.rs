@@ -8,9 +8,10 @@ use serde_json::Value;
 use super::events::EventType;
 use crate::api::extract::QueryParams;
 use crate::api::filters::{incident_filter, read_zone, RawFilter};
-use crate::domain::hierarchy::Hierarchy;
 use crate::error::{ApiError, ApiResult};
 use crate::store::listing::IncidentFilter;
+use crate::store::Conn;
+use diesel::QueryResult;
 
 /// The filters as given.
 #[derive(Debug, Clone, Default)]
@@ -51,9 +52,16 @@ impl LiveFilter {
         Ok(f)
     }
 
-    /// Expands sides to their parties as the hierarchy stands now.
-    pub fn resolve(&self, h: &Hierarchy) -> Matcher {
-        Matcher { types: self.types.clone(), f: self.raw.resolve(h) }
+    /// Expands sides to their parties and places to every name they go by,
+    /// as the hierarchy and the gazetteer stand now.
+    pub async fn matcher(&self, conn: &mut Conn) -> QueryResult<Matcher> {
+        let h = crate::store::parties::hierarchy(conn).await?;
+        let (place_slugs, place_names) = if self.raw.place.is_empty() {
+            (Vec::new(), Vec::new())
+        } else {
+            crate::store::places::names_of(conn, &self.raw.place).await?
+        };
+        Ok(Matcher { types: self.types.clone(), f: self.raw.resolve(&h), place_slugs, place_names })
     }
 }
 
@@ -62,6 +70,9 @@ impl LiveFilter {
 pub struct Matcher {
     types: Vec<EventType>,
     f: IncidentFilter,
+    /// The places `place` names, by slug, and all their names, case folded.
+    place_slugs: Vec<String>,
+    place_names: Vec<String>,
 }
 
 fn text<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
@@ -109,9 +120,11 @@ impl Matcher {
             }
         });
         let bool_ok = |want: Option<bool>, got: bool| want.is_none_or(|w| w == got);
+        let name = text(incident, "/location/name").map(str::to_lowercase);
         let place_ok = f.place.is_empty()
-            || one_of_folded(&f.place, text(incident, "/location/place"))
-            || one_of_folded(&f.place, text(incident, "/location/name"));
+            || one_of(&self.place_slugs, text(incident, "/location/place"))
+            || name.as_ref().is_some_and(|n| self.place_names.contains(n))
+            || one_of_folded(&f.place, name.as_deref());
         let bbox_ok = f.bbox.is_none_or(|[min_lon, min_lat, max_lon, max_lat]| {
             match (
                 incident.pointer("/location/lon").and_then(Value::as_f64),

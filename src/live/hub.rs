@@ -5,7 +5,7 @@
 //! database connection of their own.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use futures_util::{FutureExt, StreamExt};
@@ -56,10 +56,9 @@ impl Hub {
 /// Runs the instance's listener for as long as the process does:
 /// reconnects when the connection drops, and checks once a second for what
 /// a lost notification would have said.
-pub async fn run(hub: Arc<Hub>, pool: DbPool, url: String, retention: Duration) {
-    let mut purged_at = Instant::now();
+pub async fn run(hub: Arc<Hub>, pool: DbPool, url: String) {
     loop {
-        match listen(&hub, &pool, &url, retention, &mut purged_at).await {
+        match listen(&hub, &pool, &url).await {
             Ok(()) => tracing::warn!("event listener disconnected; reconnecting"),
             Err(e) => tracing::warn!(error = %e, "event listener failed; reconnecting"),
         }
@@ -67,13 +66,7 @@ pub async fn run(hub: Arc<Hub>, pool: DbPool, url: String, retention: Duration) 
     }
 }
 
-async fn listen(
-    hub: &Hub,
-    pool: &DbPool,
-    url: &str,
-    retention: Duration,
-    purged_at: &mut Instant,
-) -> anyhow::Result<()> {
+async fn listen(hub: &Hub, pool: &DbPool, url: &str) -> anyhow::Result<()> {
     let mut conn = AsyncPgConnection::establish(url).await?;
     conn.batch_execute("LISTEN ceasefire_outbox; LISTEN ceasefire_events").await?;
     // What was committed while no one listened.
@@ -111,12 +104,6 @@ async fn listen(
                     drop(c);
                     fan_out(hub, pool).await?;
                 }
-                if purged_at.elapsed() > Duration::from_secs(600) {
-                    *purged_at = Instant::now();
-                    if let Err(e) = purge(pool, retention).await {
-                        tracing::debug!(error = %e, "purging old events failed");
-                    }
-                }
             }
         }
     }
@@ -138,6 +125,11 @@ pub async fn sequence(pool: &DbPool) -> anyhow::Result<()> {
         }
         let n = match numbered {
             Some(n) => n,
+            // A writer that holds the gate for long (a large import in one
+            // transaction) is not waited for: waiting would queue every new
+            // writer behind the sequencer. Its events and those after wait
+            // for its commit.
+            None if events::gate_held_long(&mut conn).await? => return Ok(()),
             None => conn
                 .transaction::<_, diesel::result::Error, _>(async |c| {
                     diesel::sql_query("SET LOCAL lock_timeout = '100ms'").execute(c).await?;
@@ -163,6 +155,17 @@ async fn fan_out(hub: &Hub, pool: &DbPool) -> anyhow::Result<()> {
             let _ = hub.tx.send(Arc::new(e));
         }
         hub.last.send_replace(last);
+    }
+}
+
+/// Purges what is past its retention every ten minutes, apart from the
+/// listener so that delivery never waits for it.
+pub async fn keep_purging(pool: DbPool, retention: Duration) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(600)).await;
+        if let Err(e) = purge(&pool, retention).await {
+            tracing::debug!(error = %e, "purging old events failed");
+        }
     }
 }
 

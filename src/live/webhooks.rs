@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use hmac::{Hmac, Mac};
 use rand::Rng;
 use serde::Serialize;
@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use super::events::{self, Event};
 use super::filter::LiveFilter;
-use crate::db::schema::{event_counter, webhook_deliveries, webhooks};
+use crate::db::schema::{webhook_deliveries, webhooks};
 use crate::db::DbPool;
 use crate::store::Conn;
 
@@ -48,7 +48,7 @@ const LEASE: Duration = Duration::from_secs(60);
 /// The longest a worker serves one subscription before letting others in.
 const TURN: Duration = Duration::from_secs(20);
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = webhooks, check_for_backend(diesel::pg::Pg))]
 pub struct WebhookRow {
     pub id: Uuid,
@@ -160,18 +160,25 @@ pub fn forbidden(ip: IpAddr) -> bool {
                 || o[0] == 0
                 || (o[0] == 100 && (64..128).contains(&o[1]))
                 || (o[0] == 198 && (18..20).contains(&o[1]))
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0)
+                || (o[0] == 192 && o[1] == 88 && o[2] == 99)
                 || o[0] >= 240
         }
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return forbidden(IpAddr::V4(v4));
-            }
             let s = v6.segments();
+            // IPv4-mapped (`::ffff:a.b.c.d`) and IPv4-compatible (`::a.b.c.d`).
+            if s[..5] == [0; 5] && (s[5] == 0xffff || (s[5] == 0 && s[6] != 0)) {
+                if let Some(v4) = v6.to_ipv4() {
+                    return forbidden(IpAddr::V4(v4));
+                }
+            }
             v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
                 || (s[0] & 0xfe00) == 0xfc00
                 || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] & 0xffc0) == 0xfec0
+                || s[0] == 0x2002
                 || (s[0] == 0x2001 && s[1] == 0x0db8)
                 || (s[0] == 0x64 && s[1] == 0xff9b)
         }
@@ -347,7 +354,7 @@ pub async fn record_attempt(
     seq: Option<i64>,
     attempt: i32,
     a: &Attempt,
-) -> QueryResult<()> {
+) -> QueryResult<DeliveryRow> {
     diesel::insert_into(webhook_deliveries::table)
         .values(NewDelivery {
             webhook_id,
@@ -359,9 +366,9 @@ pub async fn record_attempt(
             latency_ms: a.latency_ms,
             error: a.error.as_deref(),
         })
-        .execute(conn)
+        .returning(DeliveryRow::as_returning())
+        .get_result(conn)
         .await
-        .map(drop)
 }
 
 pub async fn deliveries(conn: &mut Conn, webhook_id: Uuid, limit: i64) -> QueryResult<Vec<DeliveryRow>> {
@@ -470,7 +477,7 @@ impl Deliverer {
         let lag = prometheus::Histogram::with_opts(
             prometheus::HistogramOpts::new(
                 "ceasefire_webhook_delivery_lag_seconds",
-                "Seconds from an event's commit to its first delivery attempt",
+                "Seconds from an event's numbering (just after its commit) to its first delivery attempt",
             )
             .buckets(vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0]),
         )?;
@@ -509,157 +516,167 @@ impl Deliverer {
         }
     }
 
-    /// Leases a subscription with events to deliver and due, if any.
+    /// Leases a subscription with events to deliver and due, if any. Lease
+    /// times are the database's, so the instances' clocks do not matter.
     async fn claim(&self) -> anyhow::Result<Option<(WebhookRow, Uuid)>> {
         let mut conn = self.pool.get().await?;
         let token = Uuid::new_v4();
-        let now = Utc::now();
-        let lease_until = now + chrono::Duration::from_std(LEASE)?;
-        let claimed = conn
-            .transaction::<_, diesel::result::Error, _>(async |c| {
-                let last = event_counter::table.select(event_counter::last_seq).single_value().assume_not_null();
-                let id: Option<Uuid> = webhooks::table
-                    .filter(webhooks::state.ne("disabled"))
-                    .filter(webhooks::next_attempt_at.le(now))
-                    .filter(webhooks::lease_until.is_null().or(webhooks::lease_until.lt(now)))
-                    .filter(webhooks::delivered_seq.lt(last))
-                    .order(webhooks::next_attempt_at)
-                    .select(webhooks::id)
-                    .for_update()
-                    .skip_locked()
-                    .first(c)
-                    .await
-                    .optional()?;
-                let Some(id) = id else { return Ok(None) };
-                diesel::update(webhooks::table.find(id))
-                    .set((webhooks::lease_token.eq(token), webhooks::lease_until.eq(lease_until)))
-                    .returning(WebhookRow::as_returning())
-                    .get_result(c)
-                    .await
-                    .optional()
-            })
-            .await?;
+        let claimed: Option<WebhookRow> = diesel::sql_query(
+            "UPDATE webhooks SET lease_token = $1, lease_until = now() + make_interval(secs => $2) \
+             WHERE id = (SELECT id FROM webhooks \
+                 WHERE state <> 'disabled' AND next_attempt_at <= now() \
+                   AND (lease_until IS NULL OR lease_until < now()) \
+                   AND delivered_seq < (SELECT last_seq FROM event_counter) \
+                 ORDER BY next_attempt_at FOR UPDATE SKIP LOCKED LIMIT 1) \
+             RETURNING *",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(token)
+        .bind::<diesel::sql_types::Double, _>(LEASE.as_secs_f64())
+        .get_result(&mut conn)
+        .await
+        .optional()?;
         Ok(claimed.map(|row| (row, token)))
     }
 
+    /// Renews the lease and saves the cursor; the subscription as it is now
+    /// (an admin may have changed it), or None when the lease was lost, the
+    /// subscription deleted or disabled.
+    async fn renew(&self, id: Uuid, token: Uuid, cursor: i64) -> anyhow::Result<Option<WebhookRow>> {
+        let mut conn = self.pool.get().await?;
+        Ok(diesel::sql_query(
+            "UPDATE webhooks SET delivered_seq = GREATEST(delivered_seq, $3), \
+                 lease_until = now() + make_interval(secs => $4) \
+             WHERE id = $1 AND lease_token = $2 AND state <> 'disabled' RETURNING *",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(id)
+        .bind::<diesel::sql_types::Uuid, _>(token)
+        .bind::<diesel::sql_types::BigInt, _>(cursor)
+        .bind::<diesel::sql_types::Double, _>(LEASE.as_secs_f64())
+        .get_result(&mut conn)
+        .await
+        .optional()?)
+    }
+
     /// Delivers the leased subscription's events in order until it is
-    /// caught up, an attempt fails, or its turn is over.
+    /// caught up, an attempt fails, the lease is lost, or its turn is over;
+    /// the lease is renewed and the cursor saved at every page.
     async fn serve(&self, (sub, token): (WebhookRow, Uuid)) -> anyhow::Result<()> {
         let started = Instant::now();
-        let filter = LiveFilter::parse(&sub.filter).unwrap_or_default();
-        let wanted_types: Vec<String> = sub.types.clone();
-        let conn = self.pool.get().await?;
-        let matcher = filter.resolve(&crate::store::parties::hierarchy(&conn).await?);
-        drop(conn);
+        let mut sub = sub;
         let mut cursor = sub.delivered_seq;
-        let mut attempts = sub.attempts;
-        'turn: loop {
-            let mut conn = self.pool.get().await?;
-            let page = events::after(&mut conn, cursor, 100).await?;
-            drop(conn);
-            if page.is_empty() {
-                break;
-            }
-            for ev in page {
-                let wanted = (wanted_types.is_empty() || wanted_types.contains(&ev.kind))
-                    && matcher.matches(&ev.kind, &ev.incident);
-                if !wanted {
-                    cursor = ev.seq;
-                    continue;
+        loop {
+            let matcher = match LiveFilter::parse(&sub.filter) {
+                Ok(f) => {
+                    let mut conn = self.pool.get().await?;
+                    Some(f.matcher(&mut conn).await?)
                 }
-                if !self.deliver(&sub, token, &ev, &mut attempts, &mut cursor).await? {
+                Err(e) => {
+                    tracing::error!(webhook = %sub.id, error = %e, "a stored filter no longer parses; nothing matches it");
+                    None
+                }
+            };
+            let page = {
+                let mut conn = self.pool.get().await?;
+                events::after(&mut conn, cursor, 100).await?
+            };
+            let Some(last) = page.last().map(|e| e.seq) else { break };
+            for ev in &page {
+                let wanted = (sub.types.is_empty() || sub.types.contains(&ev.kind))
+                    && matcher.as_ref().is_some_and(|m| m.matches(&ev.kind, &ev.incident));
+                if wanted && !self.deliver(&sub, token, ev, &mut cursor).await? {
                     return Ok(());
                 }
-                if started.elapsed() > TURN {
-                    break 'turn;
-                }
+                cursor = ev.seq;
+            }
+            debug_assert_eq!(cursor, last);
+            match self.renew(sub.id, token, cursor).await? {
+                Some(now) if started.elapsed() < TURN => sub = now,
+                _ => break,
             }
         }
+        // Let the others in: the lease ends, and the subscription goes to
+        // the back of the queue.
         let mut conn = self.pool.get().await?;
-        diesel::update(webhooks::table.find(sub.id))
-            .filter(webhooks::lease_token.eq(token))
-            .set((
-                webhooks::delivered_seq.eq(cursor),
-                webhooks::lease_token.eq(None::<Uuid>),
-                webhooks::lease_until.eq(None::<DateTime<Utc>>),
-            ))
-            .execute(&mut conn)
-            .await?;
+        diesel::sql_query(
+            "UPDATE webhooks SET delivered_seq = GREATEST(delivered_seq, $3), lease_token = NULL, \
+                 lease_until = NULL, next_attempt_at = now() \
+             WHERE id = $1 AND lease_token = $2",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(sub.id)
+        .bind::<diesel::sql_types::Uuid, _>(token)
+        .bind::<diesel::sql_types::BigInt, _>(cursor)
+        .execute(&mut conn)
+        .await?;
         Ok(())
     }
 
     /// One attempt of `ev`; true when delivered (and recorded, with the
-    /// lease renewed), false when it failed or the lease was lost.
-    async fn deliver(
-        &self,
-        sub: &WebhookRow,
-        token: Uuid,
-        ev: &Event,
-        attempts: &mut i32,
-        cursor: &mut i64,
-    ) -> anyhow::Result<bool> {
+    /// lease renewed), false when it failed or the lease was lost. The
+    /// subscription's state is computed by the database from what it holds
+    /// now, not from what the worker read when it took the lease.
+    async fn deliver(&self, sub: &WebhookRow, token: Uuid, ev: &Event, cursor: &mut i64) -> anyhow::Result<bool> {
         let message_id = format!("evt_{}", ev.seq);
-        let attempt = *attempts + 1;
+        let attempt = if sub.delivered_seq == *cursor { sub.attempts + 1 } else { 1 };
         if attempt == 1 {
             let lag = (Utc::now() - ev.sequenced_at).num_milliseconds().max(0) as f64 / 1000.0;
             self.lag.observe(lag);
         }
         let outcome = self.sender.send(&sub.url, &sub.secret, &message_id, &ev.body).await;
-        let now = Utc::now();
         let mut conn = self.pool.get().await?;
         record_attempt(&mut conn, sub.id, &message_id, &ev.kind, Some(ev.seq), attempt, &outcome).await?;
         if outcome.ok() {
             self.outcomes.with_label_values(&["delivered"]).inc();
+            let renewed = diesel::sql_query(
+                "UPDATE webhooks SET delivered_seq = $3, attempts = 0, failing_since = NULL, last_error = NULL, \
+                     last_success_at = now(), state = 'active', lease_until = now() + make_interval(secs => $4) \
+                 WHERE id = $1 AND lease_token = $2 AND state <> 'disabled'",
+            )
+            .bind::<diesel::sql_types::Uuid, _>(sub.id)
+            .bind::<diesel::sql_types::Uuid, _>(token)
+            .bind::<diesel::sql_types::BigInt, _>(ev.seq)
+            .bind::<diesel::sql_types::Double, _>(LEASE.as_secs_f64())
+            .execute(&mut conn)
+            .await?;
             *cursor = ev.seq;
-            *attempts = 0;
-            let renewed = diesel::update(webhooks::table.find(sub.id))
-                .filter(webhooks::lease_token.eq(token))
-                .set((
-                    webhooks::delivered_seq.eq(ev.seq),
-                    webhooks::attempts.eq(0),
-                    webhooks::failing_since.eq(None::<DateTime<Utc>>),
-                    webhooks::last_error.eq(None::<String>),
-                    webhooks::last_success_at.eq(now),
-                    webhooks::state.eq(diesel::dsl::sql::<diesel::sql_types::Text>(
-                        "CASE WHEN state = 'failing' THEN 'active' ELSE state END",
-                    )),
-                    webhooks::lease_until.eq(now + chrono::Duration::from_std(LEASE)?),
-                ))
-                .execute(&mut conn)
-                .await?;
             return Ok(renewed == 1);
         }
         self.outcomes.with_label_values(&["failed"]).inc();
-        let failing_since = sub.failing_since.unwrap_or(now);
-        let failing_for = (now - failing_since).to_std().unwrap_or_default();
-        let (state, disabled_at) = if failing_for >= self.config.disable_after {
-            ("disabled", Some(now))
-        } else if failing_for >= self.config.failing_after {
-            ("failing", None)
-        } else {
-            (sub.state.as_str(), None)
-        };
-        let next = now + chrono::Duration::from_std(backoff(self.config.retry_base, attempt))?;
-        diesel::update(webhooks::table.find(sub.id))
-            .filter(webhooks::lease_token.eq(token))
-            .set((
-                webhooks::delivered_seq.eq(*cursor),
-                webhooks::attempts.eq(attempt),
-                webhooks::failing_since.eq(failing_since),
-                webhooks::last_error.eq(outcome.error.clone()),
-                webhooks::next_attempt_at.eq(next),
-                webhooks::state.eq(state),
-                webhooks::disabled_at.eq(disabled_at),
-                webhooks::lease_token.eq(None::<Uuid>),
-                webhooks::lease_until.eq(None::<DateTime<Utc>>),
-            ))
-            .execute(&mut conn)
-            .await?;
-        if state == "disabled" {
-            tracing::warn!(webhook = %sub.id, "webhook disabled after failing since {failing_since}");
+        let wait = backoff(self.config.retry_base, attempt);
+        let state: Option<String> = diesel::sql_query(
+            "UPDATE webhooks SET delivered_seq = $3, attempts = $4, \
+                 failing_since = COALESCE(failing_since, now()), last_error = $5, \
+                 next_attempt_at = now() + make_interval(secs => $6), \
+                 state = CASE WHEN now() - COALESCE(failing_since, now()) >= make_interval(secs => $8) THEN 'disabled' \
+                              WHEN now() - COALESCE(failing_since, now()) >= make_interval(secs => $7) THEN 'failing' \
+                              ELSE state END, \
+                 disabled_at = CASE WHEN now() - COALESCE(failing_since, now()) >= make_interval(secs => $8) \
+                              THEN now() END, \
+                 lease_token = NULL, lease_until = NULL \
+             WHERE id = $1 AND lease_token = $2 AND state <> 'disabled' RETURNING state",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(sub.id)
+        .bind::<diesel::sql_types::Uuid, _>(token)
+        .bind::<diesel::sql_types::BigInt, _>(*cursor)
+        .bind::<diesel::sql_types::Integer, _>(attempt)
+        .bind::<diesel::sql_types::Nullable<diesel::sql_types::Text>, _>(outcome.error.as_deref())
+        .bind::<diesel::sql_types::Double, _>(wait.as_secs_f64())
+        .bind::<diesel::sql_types::Double, _>(self.config.failing_after.as_secs_f64())
+        .bind::<diesel::sql_types::Double, _>(self.config.disable_after.as_secs_f64())
+        .get_result::<StateRow>(&mut conn)
+        .await
+        .optional()?
+        .map(|r| r.state);
+        if state.as_deref() == Some("disabled") {
+            tracing::warn!(webhook = %sub.id, "webhook disabled: its deliveries kept failing");
         }
         Ok(false)
     }
+}
+
+#[derive(QueryableByName)]
+struct StateRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    state: String,
 }
 
 /// The wait before attempt `attempt + 1`: `base`·2^(attempt−1), at most an

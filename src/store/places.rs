@@ -162,3 +162,27 @@ pub async fn restate_incidents(
         })
         .collect())
 }
+
+/// The places that `values` name (by slug, or by any name in any
+/// spelling): their slugs, and every one of their names case folded.
+pub async fn names_of(conn: &mut Conn, values: &[String]) -> QueryResult<(Vec<String>, Vec<String>)> {
+    #[derive(QueryableByName)]
+    struct Named {
+        #[diesel(sql_type = Text)]
+        slug: String,
+        #[diesel(sql_type = Array<Text>)]
+        folded_names: Vec<String>,
+    }
+    let found: Vec<Named> = diesel::sql_query(
+        "SELECT slug, folded_names FROM places \
+         WHERE slug = ANY($1) OR folded_names && ARRAY(SELECT lower(v) FROM unnest($1) AS v)",
+    )
+    .bind::<Array<Text>, _>(values.to_vec())
+    .load(conn)
+    .await?;
+    let slugs = found.iter().map(|p| p.slug.clone()).collect();
+    // Folded again here: lower() of a cluster with the C locale leaves
+    // non-ASCII letters as they are, and matching happens in Rust.
+    let names = found.into_iter().flat_map(|p| p.folded_names).map(|n| n.to_lowercase()).collect();
+    Ok((slugs, names))
+}

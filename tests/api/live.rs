@@ -245,6 +245,12 @@ async fn webhook_targets_on_private_addresses_and_bad_filters_are_refused() {
         "http://[::1]/hook",
         "http://[::ffff:127.0.0.1]/hook",
         "http://0.0.0.0/",
+        "http://[::127.0.0.1]/hook",
+        "http://[2002:7f00:1::]/hook",
+        "http://[fec0::1]/hook",
+        "http://192.0.0.8/hook",
+        "http://2130706433/hook",
+        "http://127.1/hook",
         "ftp://example.org/hook",
         "https://user:pass@example.org/hook",
         "not a url",
@@ -420,4 +426,34 @@ async fn a_stream_resumed_with_last_event_id_gets_exactly_what_it_missed() {
         let res = app.get(&format!("/v1/events{q}")).await;
         res.assert_problem(400);
     }
+}
+
+#[tokio::test]
+async fn a_stream_finds_a_place_by_any_of_its_names_and_refuses_resumption_points_it_cannot_honour() {
+    let app = spawn_app_with(live_args()).await;
+    app.seed_places().await;
+    let at_kalbajar = json!({
+        "occurred_at": "2025-07-14T04:10:00+04:00", "type": "artillery_fire",
+        "title": "Artillery fire on the Kalbajar sector", "location": {"place": "kalbajar"},
+    });
+    let res = app.post("/v1/incidents", &at_kalbajar).await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    post_incident(&app, "artillery_fire").await;
+    // Karvachar is an Armenian name of Kalbajar; Кельбаджар its Russian one.
+    for name in ["Karvachar", "%D0%9A%D0%B5%D0%BB%D1%8C%D0%B1%D0%B0%D0%B4%D0%B6%D0%B0%D1%80", "kalbajar"] {
+        let mut s = Stream::open(&app, &format!("?after=0&place={name}"), None).await;
+        let (_, d) = s.next(Duration::from_secs(3)).await.expect("the incident at Kalbajar");
+        assert_eq!(d["incident"]["id"], res.body["id"], "{name}");
+        assert!(s.next(Duration::from_millis(300)).await.is_none(), "{name}: only the one at Kalbajar");
+    }
+    // Beyond the last event: a seq of another deployment.
+    app.get("/v1/events?after=99").await.assert_problem(400);
+    let res = app.send(app.client.get(app.url("/v1/events")).header("Last-Event-ID", "99")).await;
+    res.assert_problem(400);
+    // Events that were purged cannot be replayed: a 410, not a silent gap.
+    let mut conn = app.db().await;
+    diesel_async::RunQueryDsl::execute(diesel::sql_query("DELETE FROM events WHERE seq = 1"), &mut conn).await.unwrap();
+    app.get("/v1/events?after=0").await.assert_problem(410);
+    let mut from_one = Stream::open(&app, "?after=1", None).await;
+    assert_eq!(from_one.next(Duration::from_secs(3)).await.expect("the second event").0, 2);
 }
