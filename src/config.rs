@@ -230,6 +230,14 @@ pub struct HttpArgs {
     /// it stopped at).
     #[arg(long, env = "CEASEFIRE_WEBHOOK_DISABLE_AFTER", default_value_t = 259_200, value_parser = clap::value_parser!(u64).range(1..))]
     pub webhook_disable_after: u64,
+    /// Event streams (`GET /v1/events`) this instance keeps open at once;
+    /// beyond, 429.
+    #[arg(long, env = "CEASEFIRE_STREAMS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub streams: u32,
+    /// Event streams one client (API key, or address without a key) keeps
+    /// open at once on this instance; beyond, 429.
+    #[arg(long, env = "CEASEFIRE_STREAMS_PER_CLIENT", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub streams_per_client: u32,
     /// Webhook delivery workers per instance (each serves one subscription at a time).
     #[arg(long, env = "CEASEFIRE_WEBHOOK_WORKERS", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub webhook_workers: u16,
@@ -277,6 +285,8 @@ impl Default for HttpArgs {
             webhook_failing_after: 86_400,
             webhook_disable_after: 259_200,
             webhook_workers: 4,
+            streams: 10_000,
+            streams_per_client: 20,
         }
     }
 }

@@ -117,7 +117,10 @@ impl Application {
             bodies_kib: http.bodies_mb.saturating_mul(1024),
             known_zones,
             hub: hub.clone(),
-            streams: Arc::new(crate::api::expensive::ExpensiveReads::streams(10_000, 20)),
+            streams: Arc::new(crate::api::expensive::ExpensiveReads::streams(
+                http.streams as usize,
+                http.streams_per_client as usize,
+            )),
             sender,
             delivery,
             events_retention_days: http.events_retention_days,

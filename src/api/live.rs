@@ -49,7 +49,9 @@ fn parse_seq(s: &str) -> Result<i64, String> {
 /// shows it (`place` by slug or by the location's name); `q`,
 /// `updated_since` and `include_deleted` are not filters of events. Each
 /// instance holds one database connection for all its streams; a client
-/// may keep 20 streams open at once per instance.
+/// may keep 20 streams open at once per instance
+/// (`CEASEFIRE_STREAMS_PER_CLIENT`), an instance 10,000
+/// (`CEASEFIRE_STREAMS`).
 #[utoipa::path(
     operation_id = "streamEvents", get, path = "/v1/events", tag = "live",
     params(
@@ -64,7 +66,7 @@ fn parse_seq(s: &str) -> Result<i64, String> {
             example = json!("retry: 3000\n\nid: 42\ndata: {\"seq\":42,\"type\":\"claim.created\",\"at\":\"2026-07-14T04:10:00.000000Z\",\"incident\":{\"id\":\"…\"},\"claim\":{\"id\":\"…\"}}\n\n: heartbeat\n\n")),
         (status = 400, description = "Invalid query, or `after`/`Last-Event-ID` beyond the last event", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "Events after `after`/`Last-Event-ID` were purged (past their retention)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "This client has 20 streams open on this instance, or the instance has all it serves", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "This client has its streams open on this instance already (20 by default), or the instance all it serves", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn stream(state: web::Data<AppState>, _read: CanRead, req: HttpRequest) -> ApiResult<HttpResponse> {
     let mut q = QueryParams::from_request(&req)?;

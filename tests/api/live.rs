@@ -457,3 +457,26 @@ async fn a_stream_finds_a_place_by_any_of_its_names_and_refuses_resumption_point
     let mut from_one = Stream::open(&app, "?after=1", None).await;
     assert_eq!(from_one.next(Duration::from_secs(3)).await.expect("the second event").0, 2);
 }
+
+#[tokio::test]
+async fn a_client_cannot_hold_more_streams_than_its_share() {
+    let app = spawn_app_with(HttpArgs { streams_per_client: 2, ..live_args() }).await;
+    let first = Stream::open(&app, "", None).await;
+    let _second = Stream::open(&app, "", None).await;
+    let third = app.get("/v1/events").await;
+    third.assert_problem(429);
+    assert!(third.header("retry-after").is_some());
+    // A stream closed gives its share back once its heartbeats find the
+    // connection gone (the second one after the close, 30 s at most).
+    drop(first);
+    let mut again = None;
+    for _ in 0..450 {
+        let res = app.client.get(app.url("/v1/events")).send().await.unwrap();
+        if res.status() == 200 {
+            again = Some(res);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(again.is_some(), "the share of a closed stream was not given back");
+}
