@@ -480,3 +480,78 @@ async fn a_client_cannot_hold_more_streams_than_its_share() {
     }
     assert!(again.is_some(), "the share of a closed stream was not given back");
 }
+
+/// The dashboard of docs/live.md, in headless Chromium: a page of another
+/// origin listens with `EventSource`, gets the kept events replayed, then
+/// one that commits while it listens.
+#[tokio::test]
+async fn a_browser_page_listens_with_event_source() {
+    let app = spawn_app_with(live_args()).await;
+    for kind in ["artillery_fire", "small_arms_fire"] {
+        post_incident(&app, kind).await;
+    }
+    let dir = std::env::temp_dir().join(format!("ceasefire-live-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let page = dir.join("dashboard.html");
+    std::fs::write(
+        &page,
+        format!(
+            r#"<!doctype html><html><body><ul id="feed"></ul><script>
+  const events = new EventSource("{}/v1/events?after=0");
+  let n = 0;
+  events.onmessage = (m) => {{
+    const e = JSON.parse(m.data);
+    const li = document.createElement("li");
+    li.dataset.seq = m.lastEventId;
+    li.textContent = `${{e.seq}} ${{e.type}} ${{e.incident.type}}`;
+    document.getElementById("feed").append(li);
+    if (++n === 3) events.close();
+  }};
+</script></body></html>"#,
+            app.address
+        ),
+    )
+    .unwrap();
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "chromium".into());
+    let browser = tokio::process::Command::new(&chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            &format!("--user-data-dir={}", dir.join("profile").display()),
+            "--virtual-time-budget=30000",
+            "--dump-dom",
+        ])
+        .arg(format!("file://{}", page.display()))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("`{chromium}` could not run ({e}): ./scripts/test installs Debian's chromium"));
+    // Once the page listens, a third incident commits.
+    until("the page's stream", 60, async || {
+        let metrics = app.get("/metrics").await.text;
+        metrics.lines().any(|l| l.starts_with("ceasefire_event_streams ") && !l.ends_with(" 0"))
+    })
+    .await;
+    post_incident(&app, "mortar_fire").await;
+    let out = tokio::time::timeout(Duration::from_secs(90), browser.wait_with_output())
+        .await
+        .expect("chromium did not finish")
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let items: Vec<&str> =
+        dom.split("<li").skip(1).map(|li| li.split_once('>').unwrap().1.split('<').next().unwrap()).collect();
+    assert_eq!(
+        items,
+        ["1 incident.created artillery_fire", "2 incident.created small_arms_fire", "3 incident.created mortar_fire"],
+        "{dom}"
+    );
+    assert!(dom.contains(r#"data-seq="3""#), "lastEventId is the seq: {dom}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
