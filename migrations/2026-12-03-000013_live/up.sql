@@ -1,7 +1,11 @@
 -- The outbox of live delivery: every change to an incident writes an event
 -- in its own transaction. Events get their `seq` from the sequencer
--- (`sequence_events`) once committed, in the order they were written, so a
--- reader that has seen `seq` N never later finds a new event below N.
+-- (`sequence_events`) once committed: seqs are given out by one sequencer
+-- at a time, each run after the last, so a reader that has seen `seq` N
+-- never later finds a new event at or below N. Two events of one incident
+-- come in the order of its versions: a change locks the incident's row, so
+-- the later change writes its event only after the earlier one committed,
+-- with a larger id, and each run numbers what is committed by id.
 CREATE TABLE events (
     id bigserial PRIMARY KEY,
     seq bigint UNIQUE,
@@ -13,10 +17,6 @@ CREATE TABLE events (
     sequenced_at timestamptz,
     payload json NOT NULL
 );
--- The sequencer numbers events in the order of their ids, which writers
--- draw after passing the gate: the id sequence must hand them out in that
--- order (CACHE 1, its default; a larger cache would break it).
-ALTER SEQUENCE events_id_seq CACHE 1;
 CREATE INDEX events_unsequenced ON events (id) WHERE seq IS NULL;
 CREATE INDEX events_at ON events (at);
 
@@ -27,16 +27,6 @@ CREATE TABLE event_counter (
 );
 INSERT INTO event_counter VALUES (true, 0);
 
--- Writers hold a shared lock from their first event to their commit; the
--- sequencer takes it exclusively, so when it runs every event written so
--- far is committed (or rolled back) and every later one gets a larger id.
-CREATE FUNCTION events_gate() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_advisory_xact_lock_shared(7273279462);
-    RETURN NULL;
-END $$;
-CREATE TRIGGER events_gate BEFORE INSERT ON events FOR EACH STATEMENT EXECUTE FUNCTION events_gate();
-
 -- Sent at commit: the sequencers of every instance wake up.
 CREATE FUNCTION events_written() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -45,20 +35,15 @@ BEGIN
 END $$;
 CREATE TRIGGER events_written AFTER INSERT ON events FOR EACH STATEMENT EXECUTE FUNCTION events_written();
 
--- Numbers up to `batch` committed events in the order they were written and
--- tells every instance (`ceasefire_events`, the last seq). Returns how many,
--- or -1 when `wait` is false and a writer is still in flight (waiting for
--- the lock queues every new writer behind it, so the caller tries first).
-CREATE FUNCTION sequence_events(batch integer, wait boolean) RETURNS bigint LANGUAGE plpgsql AS $$
+-- Numbers up to `batch` committed events, by id, and tells every instance
+-- (`ceasefire_events`, the last seq). Returns how many. Sequencers take
+-- turns (the lock); writers never wait for them.
+CREATE FUNCTION sequence_events(batch integer) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
     last bigint;
     n bigint;
 BEGIN
-    IF wait THEN
-        PERFORM pg_advisory_xact_lock(7273279462);
-    ELSIF NOT pg_try_advisory_xact_lock(7273279462) THEN
-        RETURN -1;
-    END IF;
+    PERFORM pg_advisory_xact_lock(7273279462);
     SELECT last_seq INTO last FROM event_counter FOR UPDATE;
     WITH next AS (
         SELECT id, row_number() OVER (ORDER BY id) AS rn

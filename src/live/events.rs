@@ -79,9 +79,8 @@ pub struct NewEvent<'a> {
     pub claim: Option<&'a serde_json::Value>,
 }
 
-/// Writes events in the caller's transaction. Call it last, after every
-/// row the transaction locks: from its first event to its commit a writer
-/// holds the gate the sequencer waits for.
+/// Writes events in the caller's transaction, after the change they tell
+/// of (and the incident's row lock it took).
 pub async fn record(conn: &mut Conn, new: &[NewEvent<'_>]) -> ApiResult<()> {
     let rows = new
         .iter()
@@ -178,43 +177,23 @@ pub async fn bounds(conn: &mut Conn) -> QueryResult<(Option<i64>, i64)> {
     Ok((oldest, last_seq(conn).await?))
 }
 
-/// Whether a transaction that began more than a second ago holds the
-/// writers' gate (advisory lock 7273279462: class 1, object 2978312166).
-pub async fn gate_held_long(conn: &mut Conn) -> QueryResult<bool> {
-    #[derive(QueryableByName)]
-    struct Held {
-        #[diesel(sql_type = diesel::sql_types::Bool)]
-        held: bool,
-    }
-    let h: Held = diesel::sql_query(
-        "SELECT EXISTS (SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
-         WHERE l.locktype = 'advisory' AND l.classid = 1 AND l.objid = 2978312166 AND l.objsubid = 1 \
-           AND l.granted AND a.xact_start < now() - interval '1 second') AS held",
-    )
-    .get_result(conn)
-    .await?;
-    Ok(h.held)
-}
-
 /// Whether committed events wait for their seq.
 pub async fn unsequenced(conn: &mut Conn) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(events::table.filter(events::seq.is_null()))).get_result(conn).await
 }
 
-/// Runs the sequencer once: `Some(n)` events numbered, `None` when a
-/// writer was in flight and `wait` was false.
-pub async fn sequence(conn: &mut Conn, batch: i32, wait: bool) -> QueryResult<Option<i64>> {
+/// Runs the sequencer once: how many events it numbered.
+pub async fn sequence(conn: &mut Conn, batch: i32) -> QueryResult<i64> {
     #[derive(QueryableByName)]
     struct N {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         n: i64,
     }
-    let n: N = diesel::sql_query("SELECT sequence_events($1, $2) AS n")
+    let n: N = diesel::sql_query("SELECT sequence_events($1) AS n")
         .bind::<diesel::sql_types::Integer, _>(batch)
-        .bind::<diesel::sql_types::Bool, _>(wait)
         .get_result(conn)
         .await?;
-    Ok((n.n >= 0).then_some(n.n))
+    Ok(n.n)
 }
 
 /// Deletes up to `step` events recorded before `before` (numbered ones),

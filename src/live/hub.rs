@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use futures_util::{FutureExt, StreamExt};
 use tokio::sync::{broadcast, watch};
 
@@ -109,39 +109,11 @@ async fn listen(hub: &Hub, pool: &DbPool, url: &str) -> anyhow::Result<()> {
     }
 }
 
-/// Numbers committed events. It first tries the gate without waiting (a
-/// waiting sequencer would queue every new writer behind it), a few times,
-/// then waits for it briefly.
+/// Numbers committed events, a step at a time.
 pub async fn sequence(pool: &DbPool) -> anyhow::Result<()> {
     let mut conn = pool.get().await?;
-    loop {
-        let mut numbered = None;
-        for i in 0..8 {
-            numbered = events::sequence(&mut conn, STEP, false).await?;
-            if numbered.is_some() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(1u64 << i)).await;
-        }
-        let n = match numbered {
-            Some(n) => n,
-            // A writer that holds the gate for long (a large import in one
-            // transaction) is not waited for: waiting would queue every new
-            // writer behind the sequencer. Its events and those after wait
-            // for its commit.
-            None if events::gate_held_long(&mut conn).await? => return Ok(()),
-            None => conn
-                .transaction::<_, diesel::result::Error, _>(async |c| {
-                    diesel::sql_query("SET LOCAL lock_timeout = '100ms'").execute(c).await?;
-                    events::sequence(c, STEP, true).await
-                })
-                .await?
-                .unwrap_or(0),
-        };
-        if n < i64::from(STEP) {
-            return Ok(());
-        }
-    }
+    while events::sequence(&mut conn, STEP).await? == i64::from(STEP) {}
+    Ok(())
 }
 
 /// Reads the events after the last fanned out and sends them to every
