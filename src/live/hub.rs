@@ -120,6 +120,15 @@ pub async fn sequence(pool: &DbPool) -> anyhow::Result<()> {
 /// subscriber, in order.
 async fn fan_out(hub: &Hub, pool: &DbPool) -> anyhow::Result<()> {
     let mut conn = pool.get().await?;
+    if hub.tx.receiver_count() == 0 {
+        // No stream to feed: nothing is read. A stream that opens from now
+        // on reads what it needs from the table before it listens here.
+        let last = events::last_seq(&mut conn).await?;
+        if last > hub.last() {
+            hub.last.send_replace(last);
+        }
+        return Ok(());
+    }
     loop {
         let page = events::after(&mut conn, hub.last(), 1000).await?;
         let Some(last) = page.last().map(|e| e.seq) else { return Ok(()) };

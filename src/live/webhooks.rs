@@ -505,7 +505,10 @@ impl Deliverer {
                 }
                 Ok(None) => {
                     // New events or the next retry, whichever comes first
-                    // (retries are checked every second).
+                    // (retries are checked every second); under a stream of
+                    // writes, a worker with nothing to do asks at most ten
+                    // times a second.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
                     let _ = tokio::time::timeout(Duration::from_secs(1), wake.changed()).await;
                 }
                 Err(e) => {
