@@ -241,6 +241,21 @@ pub struct HttpArgs {
     /// Webhook delivery workers per instance (each serves one subscription at a time).
     #[arg(long, env = "CEASEFIRE_WEBHOOK_WORKERS", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub webhook_workers: u16,
+    /// Megabytes of rendered public answers (counts with `to`, pages,
+    /// incidents) this instance remembers until a write voids them; 0
+    /// remembers nothing.
+    #[arg(long, env = "CEASEFIRE_CACHE_MB", default_value_t = 64, value_parser = clap::value_parser!(u32).range(0..=65_536))]
+    pub cache_mb: u32,
+    /// `s-maxage` on public reads: seconds a shared cache in front (a CDN,
+    /// nginx's `proxy_cache`) may answer without asking again, so how stale
+    /// it may be. 0 (default) leaves it out: every copy is revalidated.
+    #[arg(long, env = "CEASEFIRE_EDGE_MAX_AGE", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=86_400))]
+    pub edge_max_age: u32,
+    /// `stale-while-revalidate` on public reads: seconds a shared cache
+    /// may answer a stale copy while it revalidates. 0 (default) leaves it
+    /// out and keeps `must-revalidate`.
+    #[arg(long, env = "CEASEFIRE_EDGE_STALE_WHILE_REVALIDATE", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=86_400))]
+    pub edge_stale_while_revalidate: u32,
 }
 
 impl HttpArgs {
@@ -254,6 +269,14 @@ impl HttpArgs {
             failing_after: Duration::from_secs(self.webhook_failing_after),
             disable_after: Duration::from_secs(self.webhook_disable_after),
             workers: self.webhook_workers.into(),
+        }
+    }
+
+    /// What `Cache-Control` public reads carry.
+    pub fn edge(&self) -> crate::api::answers::EdgeCaching {
+        crate::api::answers::EdgeCaching {
+            s_maxage: self.edge_max_age,
+            stale_while_revalidate: self.edge_stale_while_revalidate,
         }
     }
 }
@@ -287,6 +310,9 @@ impl Default for HttpArgs {
             webhook_workers: 4,
             streams: 10_000,
             streams_per_client: 20,
+            cache_mb: 64,
+            edge_max_age: 0,
+            edge_stale_while_revalidate: 0,
         }
     }
 }

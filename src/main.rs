@@ -41,7 +41,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let url = db::resolve_url(&args)?;
             db::run_migrations_blocking(&url)?;
             let pool = db::build_pool(&url, &args)?;
-            let added = seed::load(&pool).await?;
+            let added = seed::load(&pool).await;
+            // Servers running on this database answer again from the record.
+            ceasefire::api::answers::bump(&pool).await?;
+            let added = added?;
             println!(
                 "seeded: {} new part{}, {} new place{}",
                 added.parties,
@@ -50,7 +53,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 if added.places == 1 { "" } else { "s" }
             );
             if example {
-                let added = seed::load_example(&pool).await?;
+                let added = seed::load_example(&pool).await;
+                ceasefire::api::answers::bump(&pool).await?;
+                let added = added?;
                 println!("example: {added} new incident{}", if added == 1 { "" } else { "s" });
             }
             Ok(())
@@ -59,14 +64,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let url = db::resolve_url(&database)?;
             db::run_migrations_blocking(&url)?;
             let pool = db::build_pool(&url, &database)?;
-            match from {
+            let imported = match from {
                 ceasefire::import_layout::Layout::Ceasefire => {
-                    ceasefire::import::run(&pool, &file, on_existing).await?;
+                    ceasefire::import::run(&pool, &file, on_existing).await.map(drop)
                 }
-                layout => {
-                    ceasefire::import_layout::run(&pool, std::path::Path::new(&file), layout).await?;
-                }
-            }
+                layout => ceasefire::import_layout::run(&pool, std::path::Path::new(&file), layout).await.map(drop),
+            };
+            // Whatever was committed (an import that failed may have
+            // committed its first batches), servers answer from it at once.
+            ceasefire::api::answers::bump(&pool).await?;
+            imported?;
             Ok(())
         }),
         Command::RollupZones { set, database } => actix_web::rt::System::new().block_on(async move {

@@ -41,6 +41,8 @@ impl Application {
         // Live delivery: one listener (sequencer and fan-out) and the
         // webhook workers.
         let hub = crate::live::hub::Hub::new(last_seq)?;
+        let answers = Arc::new(crate::api::answers::Answers::new(http.cache_mb, &http.edge(), hub.commits.clone())?);
+        answers.start(url.clone());
         tokio::spawn(crate::live::hub::run(hub.clone(), pool.clone(), url.clone()));
         tokio::spawn(crate::live::hub::keep_purging(
             pool.clone(),
@@ -124,6 +126,7 @@ impl Application {
             sender,
             delivery,
             events_retention_days: http.events_retention_days,
+            answers: answers.clone(),
         };
         let server = serve(
             listener,
@@ -190,10 +193,12 @@ fn serve(
         state.replica.iter().map(|r| Box::new(r.metric()) as Box<dyn prometheus::core::Collector>).collect();
     extra.push(Box::new(state.stats_flights.metric()));
     extra.push(Box::new(state.folded.clone()));
+    extra.extend(state.answers.metrics());
     extra.extend(totals);
     let metrics = web::Data::new(api::metrics::Metrics::with(extra));
     let mut server = HttpServer::new(move || {
         App::new()
+            .wrap(actix_web::middleware::from_fn(api::answers::remember))
             .wrap(actix_web::middleware::from_fn(api::middleware::head_as_get))
             .wrap(actix_web::middleware::from_fn(api::middleware::note_writes))
             .wrap(api::middleware::problem_for_every_error())

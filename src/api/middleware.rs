@@ -148,8 +148,10 @@ pub async fn request_id_header(
     Ok(res)
 }
 
-/// With a read replica, records where the primary's WAL stood after each
-/// successful write, before the answer leaves (see `db::replica`).
+/// After each write that may have committed (any answer but a refusal),
+/// before the answer leaves: moves the answers' generation (see
+/// `answers`), and with a read replica records where the primary's WAL
+/// stood (see `db::replica`).
 pub async fn note_writes(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -157,6 +159,9 @@ pub async fn note_writes(
     let write = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let res = next.call(req).await?;
+    if let Some(state) = state.as_ref().filter(|_| write && !res.status().is_client_error()) {
+        state.answers.bump(&state.pool).await;
+    }
     if let Some(state) = state.filter(|_| write && res.status().is_success()) {
         if let Some(replica) = &state.replica {
             replica.note_write(&state.pool).await;

@@ -61,6 +61,8 @@ pub struct AppState {
     pub delivery: crate::live::webhooks::DeliveryConfig,
     /// Days events are kept.
     pub events_retention_days: u32,
+    /// Public answers remembered until a write voids them.
+    pub answers: Arc<super::answers::Answers>,
 }
 
 impl AppState {

@@ -25,6 +25,9 @@ pub struct Hub {
     last: watch::Sender<i64>,
     /// Event streams open on this instance.
     pub streams: prometheus::IntGauge,
+    /// Commits of events PostgreSQL announced (or the check found
+    /// unnumbered): each voids the instance's remembered answers.
+    pub commits: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Hub {
@@ -34,6 +37,7 @@ impl Hub {
             tx,
             last: watch::Sender::new(last),
             streams: prometheus::IntGauge::new("ceasefire_event_streams", "Event streams (GET /v1/events) open")?,
+            commits: Default::default(),
         }))
     }
 
@@ -85,6 +89,7 @@ async fn listen(hub: &Hub, pool: &DbPool, url: &str) -> anyhow::Result<()> {
                     outbox |= n?.channel == "ceasefire_outbox";
                 }
                 if outbox {
+                    hub.commits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     if let Err(e) = sequence(pool).await {
                         tracing::debug!(error = %e, "sequencing events failed; retrying on the next wake");
                     }
@@ -94,6 +99,7 @@ async fn listen(hub: &Hub, pool: &DbPool, url: &str) -> anyhow::Result<()> {
             _ = tick.tick() => {
                 let mut c = pool.get().await?;
                 if events::unsequenced(&mut c).await? {
+                    hub.commits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     drop(c);
                     if let Err(e) = sequence(pool).await {
                         tracing::debug!(error = %e, "sequencing events failed; retrying on the next wake");

@@ -2,6 +2,7 @@
 //! database of each test's own.
 
 mod accounts;
+mod answers;
 mod auth;
 mod charts;
 mod claims;

@@ -1,0 +1,1 @@
+DROP SEQUENCE answers_generation;
