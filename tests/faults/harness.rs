@@ -237,6 +237,22 @@ pub struct Nginx {
 
 impl Nginx {
     pub fn start(upstreams: &[u16]) -> Self {
+        Self::with(upstreams, "      proxy_pass http://ceasefire;\n      proxy_next_upstream off;\n      proxy_set_header Host $host;\n      add_header X-Upstream $upstream_addr always;\n", "")
+    }
+
+    /// nginx caching in front of the instances with the directives of
+    /// `docs/nginx/ceasefire-cache.conf`, as the README shows them.
+    pub fn caching(upstreams: &[u16]) -> Self {
+        let snippet = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/nginx/ceasefire-cache.conf");
+        Self::with(
+            upstreams,
+            &format!("      include {snippet};\n"),
+            "proxy_cache_path {root}/cache levels=1:2 keys_zone=ceasefire:10m max_size=1g inactive=1h use_temp_path=off;\n",
+        )
+    }
+
+    /// nginx with these directives in `location /`, and these at the http level.
+    fn with(upstreams: &[u16], location: &str, http: &str) -> Self {
         let nginx = ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"]
             .into_iter()
             .find(|p| std::path::Path::new(p).exists())
@@ -246,15 +262,14 @@ impl Nginx {
         let port = free_port();
         let servers: String = upstreams.iter().map(|p| format!("    server 127.0.0.1:{p};\n")).collect();
         let r = root.display();
+        let http = http.replace("{root}", &r.to_string());
         let conf = format!(
             "daemon off;\nworker_processes 1;\npid {r}/nginx.pid;\nerror_log {r}/error.log warn;\n\
              events {{ worker_connections 1024; }}\n\
              http {{\n  access_log off;\n  client_body_temp_path {r}/body;\n  proxy_temp_path {r}/proxy;\n\
              fastcgi_temp_path {r}/fastcgi;\n  uwsgi_temp_path {r}/uwsgi;\n  scgi_temp_path {r}/scgi;\n\
-             client_body_buffer_size 1m;\n  upstream ceasefire {{\n{servers}  }}\n\
-             server {{\n    listen 127.0.0.1:{port};\n    location / {{\n      proxy_pass http://ceasefire;\n\
-             proxy_next_upstream off;\n      proxy_set_header Host $host;\n\
-             add_header X-Upstream $upstream_addr always;\n    }}\n  }}\n}}\n"
+             client_body_buffer_size 1m;\n  upstream ceasefire {{\n{servers}    keepalive 16;\n  }}\n{http}\
+             server {{\n    listen 127.0.0.1:{port};\n    location / {{\n{location}    }}\n  }}\n}}\n"
         );
         let conf_path = root.join("nginx.conf");
         std::fs::write(&conf_path, conf).unwrap();

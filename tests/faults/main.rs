@@ -4,6 +4,7 @@
 //! `scripts/faults`; each prints what it counted.
 
 mod crash;
+mod edge;
 mod harness;
 mod hostile;
 mod instances;
