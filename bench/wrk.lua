@@ -2,7 +2,7 @@
 --   BENCH_BODY    file whose contents are the request body (POSTs)
 --   BENCH_IDS     file of incident ids, one per line: GET /v1/incidents/{id}
 --   BENCH_UNIQUE  "1": a new Idempotency-Key on every request
---   BENCH_TOKEN   bearer token
+--   BENCH_TOKEN   bearer token (empty: none, a public read)
 -- Prints one line: RESULT requests=… seconds=… p50_ms=… p99_ms=… errors=…
 
 local body_file = os.getenv("BENCH_BODY")
@@ -27,7 +27,7 @@ function init(args)
     wrk.method = "POST"
     wrk.headers["Content-Type"] = "application/json"
   end
-  if token then
+  if token and token ~= "" then
     wrk.headers["Authorization"] = "Bearer " .. token
   end
   if ids_file then

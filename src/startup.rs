@@ -41,7 +41,10 @@ impl Application {
         // Live delivery: one listener (sequencer and fan-out) and the
         // webhook workers.
         let hub = crate::live::hub::Hub::new(last_seq)?;
-        let answers = Arc::new(crate::api::answers::Answers::new(http.cache_mb, &http.edge(), hub.commits.clone())?);
+        // With a replica, nothing is remembered (see `answers`).
+        let remember = database.database_read_url.as_deref().is_none_or(str::is_empty);
+        let answers =
+            Arc::new(crate::api::answers::Answers::new(http.cache_mb, remember, &http.edge(), hub.commits.clone())?);
         answers.start(url.clone());
         tokio::spawn(crate::live::hub::run(hub.clone(), pool.clone(), url.clone()));
         tokio::spawn(crate::live::hub::keep_purging(

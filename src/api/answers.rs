@@ -6,34 +6,38 @@
 //! normalized request, with its ETag, and served again for as long as
 //! nothing has been written since it was computed.
 //!
-//! "Nothing written since" is decided by a generation kept in PostgreSQL
-//! (the sequence `answers_generation`). Every instance takes a number from
-//! it after each write it acknowledges: after the commit, before the answer
-//! leaves (`bump`). Before serving a remembered answer, an instance reads
-//! the generation; an answer computed under another generation is computed
-//! again. The read is sent after the request arrived, so a write answered
-//! 2xx before a read arrived — on this instance or any other — has always
-//! moved the generation that read sees: read-your-writes holds everywhere.
-//! Reads of the generation are shared: one is in flight at a time, and every
-//! request that arrived before it was sent waits for it, so under load one
-//! round trip serves many readers.
+//! Exact on every instance, without asking PostgreSQL on every read:
 //!
-//! Two local counters also invalidate everything: this instance's own
-//! writes, and the commits PostgreSQL announces to the event listener
-//! (`ceasefire_outbox`), which also covers a writer that died between its
-//! commit and its bump, and the command line's imports.
+//! - After each write it acknowledges (after the commit, before the answer
+//!   leaves), an instance voids what it remembers, takes the next number of
+//!   the generation (`answers_bump()`) and announces it on
+//!   `ceasefire_answers`. It then answers the writer only once every other
+//!   instance that remembers answers has heard of that generation: their
+//!   rows in `answer_caches` say so.
+//! - Every instance listens (one connection): on each announcement it voids
+//!   what it remembers, then writes down the generation it has heard of.
+//!   The same write renews its lease, every 250 ms. It answers from memory
+//!   only while its lease runs by its own clock (counted from before the
+//!   renewal was sent, so it ends before PostgreSQL's view of it): an
+//!   instance that stops hearing from PostgreSQL stops answering from
+//!   memory, and writers wait for it no longer than the lease (1 s).
+//!
+//! So a read that arrives after a write's 2xx, on whichever instance, is
+//! answered from a cache that has already voided what came before that
+//! write. Commits the event listener hears of (`ceasefire_outbox`) void it
+//! too: a writer that died between its commit and its announcement.
 //!
 //! Not remembered: requests with a key (their answers are private), counts
 //! without `to` (their range ends at their arrival), the change feed
 //! (`updated_since`: a change is listed once every older transaction has
-//! ended, which no write announces), anything but 200
-//! answers whose body is already whole (exports stream), answers larger
-//! than an eighth of the cache. With a read replica nothing is remembered:
-//! the replica may lag behind the generation.
+//! ended, which no write announces), anything but 200 answers whose body
+//! is already whole (exports stream), answers larger than an eighth of the
+//! cache. An instance with a read replica remembers nothing: the replica
+//! may lag behind the writes it would be told of.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -42,21 +46,27 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, Error, HttpResponse};
 use bytes::Bytes;
+use diesel::sql_types::{BigInt, Uuid as SqlUuid};
 use diesel::QueryableByName;
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use futures_util::{FutureExt, StreamExt};
 use prometheus::{IntCounterVec, IntGauge, Opts};
-use tokio::sync::{watch, Notify};
+use uuid::Uuid;
 
 use crate::api::state::AppState;
 use crate::db::DbPool;
 
-/// How long a request waits for the generation before it is answered
-/// without the cache.
-const CHECK_WAIT: Duration = Duration::from_secs(1);
+/// How long an instance may answer from memory after it last told
+/// PostgreSQL what it has heard of; the longest a writer waits for a
+/// silent instance.
+const LEASE: Duration = Duration::from_millis(1000);
+/// How often the lease is renewed.
+const RENEW: Duration = Duration::from_millis(250);
+/// Taken off the lease, for the time the renewal took to be recorded.
+const MARGIN: Duration = Duration::from_millis(200);
 
 /// One remembered answer.
 pub struct Entry {
-    generation: i64,
     epoch: u64,
     etag: HeaderValue,
     headers: Vec<(HeaderName, HeaderValue)>,
@@ -105,30 +115,38 @@ impl EdgeCaching {
 
 /// The instance's remembered answers.
 pub struct Answers {
+    /// None: nothing remembered (no room, or a replica).
     cache: Option<quick_cache::sync::Cache<String, Arc<Entry>, Weight>>,
     max_entry: usize,
-    generation: Generation,
-    /// Writes this instance acknowledged.
-    writes: AtomicU64,
+    /// This instance, in `answer_caches`.
+    id: Uuid,
+    /// Voids: this instance's writes and the announcements it heard.
+    voided: AtomicU64,
     /// Commits announced by PostgreSQL (counted by the event listener).
     commits: Arc<AtomicU64>,
+    /// Milliseconds after `start` until which the lease runs (0: none).
+    lease_until: AtomicU64,
+    start: Instant,
     cache_control: HeaderValue,
     outcomes: IntCounterVec,
     bytes: IntGauge,
 }
 
 impl Answers {
-    /// `megabytes` 0 keeps nothing (public reads still carry their
-    /// `Cache-Control`). `commits` is counted by the event listener.
-    pub fn new(megabytes: u32, edge: &EdgeCaching, commits: Arc<AtomicU64>) -> anyhow::Result<Self> {
+    /// `megabytes` 0 keeps nothing, as does `remember` false (public reads
+    /// still carry their `Cache-Control`). `commits` is counted by the
+    /// event listener.
+    pub fn new(megabytes: u32, remember: bool, edge: &EdgeCaching, commits: Arc<AtomicU64>) -> anyhow::Result<Self> {
         let capacity = u64::from(megabytes) * 1024 * 1024;
-        let cache = (capacity > 0).then(|| quick_cache::sync::Cache::with_weighter(4096, capacity, Weight));
+        let cache = (capacity > 0 && remember).then(|| quick_cache::sync::Cache::with_weighter(4096, capacity, Weight));
         Ok(Self {
             cache,
             max_entry: (capacity / 8) as usize,
-            generation: Generation::new(),
-            writes: AtomicU64::new(0),
+            id: Uuid::new_v4(),
+            voided: AtomicU64::new(0),
             commits,
+            lease_until: AtomicU64::new(0),
+            start: Instant::now(),
             cache_control: edge.header(),
             outcomes: IntCounterVec::new(
                 Opts::new(
@@ -145,108 +163,160 @@ impl Answers {
         vec![Box::new(self.outcomes.clone()), Box::new(self.bytes.clone())]
     }
 
-    /// Starts the reader of the generation (one connection of its own).
+    /// Starts listening for other instances' writes (one connection of its
+    /// own), if anything is remembered.
     pub fn start(self: &Arc<Self>, url: String) {
         if self.cache.is_some() {
-            tokio::spawn(self.clone().read_generations(url));
+            tokio::spawn(self.clone().keep_lease(url));
         }
     }
 
     fn epoch(&self) -> u64 {
-        self.writes.load(Ordering::SeqCst).wrapping_add(self.commits.load(Ordering::SeqCst))
+        self.voided.load(Ordering::SeqCst).wrapping_add(self.commits.load(Ordering::SeqCst))
     }
 
-    /// After a write this instance acknowledges: everything remembered here
-    /// is void at once, and the generation moves for every other instance.
+    fn void(&self) {
+        self.voided.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn millis(&self) -> u64 {
+        self.start.elapsed().as_millis() as u64
+    }
+
+    fn leased(&self) -> bool {
+        self.millis() < self.lease_until.load(Ordering::SeqCst)
+    }
+
+    /// After a write this instance acknowledges: voids what it remembers,
+    /// and waits until every other instance has heard of the write.
     pub async fn bump(&self, pool: &DbPool) {
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        if let Err(e) = bump(pool).await {
-            tracing::warn!(error = %e, "moving the answers' generation failed; other instances learn of the write from its notification");
+        self.void();
+        if let Err(e) = written(pool, self.id).await {
+            tracing::warn!(error = %e, "announcing a write to the other instances' caches failed; they learn of it from its commit's notification");
         }
     }
 
-    async fn read_generations(self: Arc<Self>, url: String) {
-        let mut conn: Option<AsyncPgConnection> = None;
+    async fn keep_lease(self: Arc<Self>, url: String) {
         loop {
-            self.generation.wake.notified().await;
-            let round = self.generation.next_round.fetch_add(1, Ordering::SeqCst);
-            let read = async {
-                if conn.is_none() {
-                    conn = Some(AsyncPgConnection::establish(&url).await?);
+            if let Err(e) = self.listen(&url).await {
+                tracing::debug!(error = %e, "the answers' listener failed; reconnecting");
+            }
+            // Nothing from memory until the listener is back.
+            self.lease_until.store(0, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    async fn listen(&self, url: &str) -> anyhow::Result<()> {
+        let mut conn = AsyncPgConnection::establish(url).await?;
+        conn.batch_execute("LISTEN ceasefire_answers; SET statement_timeout = 1000").await?;
+        // What was written before listening: voided with everything
+        // remembered so far.
+        let mut heard = current(&mut conn).await?;
+        self.void();
+        diesel_async::RunQueryDsl::execute(
+            diesel::sql_query("DELETE FROM answer_caches WHERE expires < now() - interval '1 hour'"),
+            &mut conn,
+        )
+        .await?;
+        loop {
+            self.renew(&mut conn, heard).await?;
+            let mut announced = None;
+            {
+                let mut notifications = std::pin::pin!(conn.notifications_stream());
+                let first = match tokio::time::timeout(RENEW, notifications.next()).await {
+                    Err(_) => None,
+                    Ok(None) => anyhow::bail!("the connection closed"),
+                    Ok(Some(n)) => Some(n?),
+                };
+                if let Some(first) = first {
+                    // Every announcement already here is handled at once.
+                    let mut g = first.payload.parse::<i64>().unwrap_or(i64::MAX);
+                    while let Some(Some(n)) = notifications.next().now_or_never() {
+                        g = g.max(n?.payload.parse::<i64>().unwrap_or(i64::MAX));
+                    }
+                    announced = Some(g);
                 }
-                Ok::<_, anyhow::Error>(current(conn.as_mut().expect("connected")).await?)
-            };
-            let generation = match tokio::time::timeout(CHECK_WAIT, read).await {
-                Ok(Ok(g)) => Some(g),
-                Ok(Err(e)) => {
-                    tracing::debug!(error = %e, "reading the answers' generation failed");
-                    conn = None;
-                    None
-                }
-                Err(_) => {
-                    conn = None;
-                    None
-                }
-            };
-            self.generation.done.send_replace((round, generation));
-            if generation.is_none() {
-                // Not a busy loop while the database is away.
-                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            if let Some(g) = announced {
+                // Voided before the writer is told it was heard.
+                self.void();
+                heard = heard.max(g);
             }
         }
     }
-}
 
-/// The generation as read after a request arrived, shared by the requests
-/// that arrived before the read was sent.
-struct Generation {
-    /// The round that has not started yet.
-    next_round: AtomicU64,
-    wake: Notify,
-    /// The last round done, and what it read (`None`: it failed).
-    done: watch::Sender<(u64, Option<i64>)>,
-}
-
-impl Generation {
-    fn new() -> Self {
-        Self { next_round: AtomicU64::new(1), wake: Notify::new(), done: watch::Sender::new((0, None)) }
-    }
-
-    /// The generation, read by a round that started after this call.
-    async fn current(&self) -> Option<i64> {
-        let round = self.next_round.load(Ordering::SeqCst);
-        let mut done = self.done.subscribe();
-        self.wake.notify_one();
-        let wait = async { done.wait_for(|(r, _)| *r >= round).await.ok().and_then(|seen| seen.1) };
-        tokio::time::timeout(CHECK_WAIT, wait).await.ok().flatten()
+    /// Tells PostgreSQL which generation this instance has heard of, and
+    /// extends its lease from the moment the statement was sent.
+    async fn renew(&self, conn: &mut AsyncPgConnection, heard: i64) -> anyhow::Result<()> {
+        let sent = self.millis();
+        diesel_async::RunQueryDsl::execute(
+            diesel::sql_query(
+                "INSERT INTO answer_caches (instance, seen, expires) VALUES ($1, $2, clock_timestamp() + $3 * interval '1 millisecond') \
+                 ON CONFLICT (instance) DO UPDATE SET seen = GREATEST(answer_caches.seen, EXCLUDED.seen), expires = EXCLUDED.expires",
+            )
+            .bind::<SqlUuid, _>(self.id)
+            .bind::<BigInt, _>(heard)
+            .bind::<BigInt, _>(LEASE.as_millis() as i64),
+            conn,
+        )
+        .await?;
+        let until = sent + (LEASE - MARGIN).as_millis() as u64;
+        self.lease_until.fetch_max(until, Ordering::SeqCst);
+        Ok(())
     }
 }
 
 #[derive(QueryableByName)]
 struct G {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    #[diesel(sql_type = BigInt)]
     g: i64,
 }
 
+#[derive(QueryableByName)]
+struct Unseen {
+    #[diesel(sql_type = BigInt)]
+    g: i64,
+    #[diesel(sql_type = BigInt)]
+    unseen: i64,
+}
+
 async fn current(conn: &mut AsyncPgConnection) -> diesel::QueryResult<i64> {
-    use diesel_async::RunQueryDsl;
-    // `is_called` tells the fresh sequence (1, not taken) from its first number.
     let row: G =
-        diesel::sql_query("SELECT last_value + is_called::int AS g FROM answers_generation").get_result(conn).await?;
+        diesel_async::RunQueryDsl::get_result(diesel::sql_query("SELECT answers_current() AS g"), conn).await?;
     Ok(row.g)
 }
 
-/// Moves the generation: after a write commits, before it is acknowledged.
-/// The command line calls it after its imports.
-pub async fn bump(pool: &DbPool) -> anyhow::Result<()> {
+/// Announces a write and waits (up to twice the lease) until every
+/// instance other than `me` whose lease runs has heard of it.
+async fn written(pool: &DbPool, me: Uuid) -> anyhow::Result<()> {
+    use diesel_async::RunQueryDsl;
     let mut conn = pool.get().await?;
-    bump_on(&mut conn).await
+    let row: Unseen = diesel::sql_query("SELECT g, answers_unseen(g, $1) AS unseen FROM answers_bump() AS g")
+        .bind::<SqlUuid, _>(me)
+        .get_result(&mut conn)
+        .await?;
+    let (g, mut unseen) = (row.g, row.unseen);
+    let deadline = Instant::now() + 2 * LEASE;
+    while unseen > 0 {
+        if Instant::now() > deadline {
+            anyhow::bail!("{unseen} instances did not hear of generation {g} within {:?}", 2 * LEASE);
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        let row: G = diesel::sql_query("SELECT answers_unseen($1, $2) AS g")
+            .bind::<BigInt, _>(g)
+            .bind::<SqlUuid, _>(me)
+            .get_result(&mut conn)
+            .await?;
+        unseen = row.g;
+    }
+    Ok(())
 }
 
-pub async fn bump_on(conn: &mut AsyncPgConnection) -> anyhow::Result<()> {
-    use diesel_async::RunQueryDsl;
-    diesel::sql_query("SELECT nextval('answers_generation')").execute(conn).await?;
-    Ok(())
+/// After a write from the command line (an import, the seed): announced to
+/// every instance, as a server does after a write it acknowledges.
+pub async fn bump(pool: &DbPool) -> anyhow::Result<()> {
+    written(pool, Uuid::nil()).await
 }
 
 /// Which reads are public answers, and how their key is made.
@@ -342,21 +412,20 @@ pub async fn remember(
     };
     let answers = state.answers.clone();
     let inm = req.headers_mut().remove(header::IF_NONE_MATCH).next();
-    let cache = answers.cache.as_ref().filter(|_| kind != Kind::Unrepeatable && state.replica.is_none());
+    let cache = answers.cache.as_ref().filter(|_| kind != Kind::Unrepeatable);
     let mut remembered = None;
-    if let Some(cache) = cache {
+    if let Some(cache) = cache.filter(|_| answers.leased()) {
         let key = key(&req, kind);
+        // Read before the answer is looked up or computed: a void that
+        // comes later leaves this answer unused.
         let epoch = answers.epoch();
-        let generation = answers.generation.current().await;
-        if let Some(g) = generation {
-            if let Some(entry) = cache.get(&key).filter(|e| e.generation == g && e.epoch == epoch) {
-                answers.outcomes.with_label_values(&["hit"]).inc();
-                let res = from_entry(&entry, inm.as_ref());
-                return Ok(req.into_response(res));
-            }
-            answers.outcomes.with_label_values(&["miss"]).inc();
-            remembered = Some((key, g, epoch));
+        if let Some(entry) = cache.get(&key).filter(|e| e.epoch == epoch) {
+            answers.outcomes.with_label_values(&["hit"]).inc();
+            let res = from_entry(&entry, inm.as_ref());
+            return Ok(req.into_response(res));
         }
+        answers.outcomes.with_label_values(&["miss"]).inc();
+        remembered = Some((key, epoch));
     }
     let mut res = next.call(req).await?;
     if res.status() != StatusCode::OK {
@@ -382,15 +451,14 @@ pub async fn remember(
         }
     };
     let entry = Entry {
-        generation: remembered.as_ref().map_or(0, |r| r.1),
-        epoch: remembered.as_ref().map_or(0, |r| r.2),
+        epoch: remembered.as_ref().map_or(0, |r| r.1),
         etag,
         headers: head.headers().iter().map(|(n, v)| (n.clone(), v.clone())).collect(),
         body,
     };
     let res = from_entry(&entry, inm.as_ref());
-    if let (Some(cache), Some((key, _, _))) = (cache, remembered) {
-        if entry.body.len() <= answers.max_entry {
+    if let (Some(cache), Some((key, _))) = (cache, remembered) {
+        if entry.body.len() <= answers.max_entry && answers.leased() {
             cache.insert(key, Arc::new(entry));
             answers.bytes.set(cache.weight() as i64);
         }

@@ -106,6 +106,45 @@ async fn a_write_through_one_instance_is_read_through_another() {
 }
 
 #[tokio::test]
+async fn an_instance_that_cannot_hear_of_writes_stops_answering_from_memory() {
+    let app = spawn_app().await;
+    let other = app.another_instance(HttpArgs { workers: Some(1), rate_limit: 0, ..HttpArgs::default() }).await;
+    post_one(&app, "2024-06-01").await;
+    let mut conn = app.db().await;
+    conn.batch_execute("ALTER TABLE events DISABLE TRIGGER events_written").await.unwrap();
+    assert_eq!(total(&get_at(&app, &other, COUNT).await), 1);
+    assert_eq!(app.sql_count("SELECT count(*) AS n FROM answer_caches WHERE expires > now()").await, 2);
+    // Both instances' rows locked: neither can write down what it heard,
+    // nor renew its lease.
+    let mut holder = app.db().await;
+    holder.batch_execute("BEGIN; SELECT * FROM answer_caches FOR UPDATE").await.unwrap();
+    let started = std::time::Instant::now();
+    post_one(&app, "2024-06-02").await;
+    let waited = started.elapsed();
+    // The writer waited for the other instance's lease to run out, no longer.
+    assert!(waited < std::time::Duration::from_millis(2500), "the write took {waited:?}");
+    let (hits, misses) = outcomes(&app.client, &other).await;
+    for _ in 0..3 {
+        assert_eq!(total(&get_at(&app, &other, COUNT).await), 2, "read through the instance that heard nothing");
+    }
+    assert_eq!(outcomes(&app.client, &other).await, (hits, misses), "nothing answered from memory without a lease");
+    holder.batch_execute("ROLLBACK").await.unwrap();
+    // Once it hears from PostgreSQL again, it remembers again.
+    let mut remembered = false;
+    for _ in 0..100 {
+        get_at(&app, &other, COUNT).await;
+        if outcomes(&app.client, &other).await.0 > hits {
+            remembered = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(remembered, "the instance answers from memory again");
+    assert_eq!(total(&get_at(&app, &other, COUNT).await), 2);
+    conn.batch_execute("ALTER TABLE events ENABLE TRIGGER events_written").await.unwrap();
+}
+
+#[tokio::test]
 async fn a_count_asked_while_the_fold_is_held_includes_the_write() {
     let app = spawn_app().await;
     post_one(&app, "2024-07-01").await;
