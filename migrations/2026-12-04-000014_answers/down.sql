@@ -1,5 +1,5 @@
 DROP FUNCTION answers_current();
 DROP FUNCTION answers_unseen(bigint, uuid);
-DROP FUNCTION answers_bump();
+DROP FUNCTION answers_announce(uuid);
 DROP TABLE answer_caches;
 DROP SEQUENCE answers_generation;

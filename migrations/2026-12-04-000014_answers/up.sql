@@ -15,19 +15,29 @@ CREATE UNLOGGED TABLE answer_caches (
     expires timestamptz NOT NULL
 );
 
--- After a write: the next generation, announced.
-CREATE FUNCTION answers_bump() RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE
-    g bigint := nextval('answers_generation');
-BEGIN
-    PERFORM pg_notify('ceasefire_answers', g::text);
-    RETURN g;
-END $$;
-
 -- Instances (other than `me`) whose lease runs and that have not heard of `g` yet.
 CREATE FUNCTION answers_unseen(g bigint, me uuid) RETURNS bigint LANGUAGE sql AS $$
     SELECT count(*) FROM answer_caches WHERE instance <> me AND seen < g AND expires > clock_timestamp()
 $$;
+
+-- After a write has committed: the next generation, announced, and how many
+-- instances have yet to hear of it. With no other instance remembering
+-- answers there is no one to tell (an instance that starts later computes
+-- from a snapshot that has the write): nothing is taken (0, 0). The write
+-- itself is already durable; its announcement does not wait for a flush of
+-- its own (after a crash the instances start again from the sequence).
+CREATE FUNCTION answers_announce(me uuid, OUT g bigint, OUT unseen bigint) LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM answer_caches WHERE instance <> me AND expires > clock_timestamp()) THEN
+        g := 0;
+        unseen := 0;
+        RETURN;
+    END IF;
+    g := nextval('answers_generation');
+    PERFORM set_config('synchronous_commit', 'off', true);
+    PERFORM pg_notify('ceasefire_answers', g::text);
+    unseen := answers_unseen(g, me);
+END $$;
 
 -- The last generation handed out (0 before the first).
 CREATE FUNCTION answers_current() RETURNS bigint LANGUAGE sql AS $$

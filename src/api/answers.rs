@@ -10,10 +10,10 @@
 //!
 //! - After each write it acknowledges (after the commit, before the answer
 //!   leaves), an instance voids what it remembers, takes the next number of
-//!   the generation (`answers_bump()`) and announces it on
-//!   `ceasefire_answers`. It then answers the writer only once every other
-//!   instance that remembers answers has heard of that generation: their
-//!   rows in `answer_caches` say so.
+//!   the generation and announces it on `ceasefire_answers`
+//!   (`answers_announce()`). It then answers the writer only once every
+//!   other instance that remembers answers has heard of that generation:
+//!   their rows in `answer_caches` say so. Alone, it announces nothing.
 //! - Every instance listens (one connection): on each announcement it voids
 //!   what it remembers, then writes down the generation it has heard of.
 //!   The same write renews its lease, every 250 ms. It answers from memory
@@ -292,7 +292,7 @@ async fn current(conn: &mut AsyncPgConnection) -> diesel::QueryResult<i64> {
 async fn written(pool: &DbPool, me: Uuid) -> anyhow::Result<()> {
     use diesel_async::RunQueryDsl;
     let mut conn = pool.get().await?;
-    let row: Unseen = diesel::sql_query("SELECT g, answers_unseen(g, $1) AS unseen FROM answers_bump() AS g")
+    let row: Unseen = diesel::sql_query("SELECT g, unseen FROM answers_announce($1)")
         .bind::<SqlUuid, _>(me)
         .get_result(&mut conn)
         .await?;
