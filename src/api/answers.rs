@@ -64,6 +64,8 @@ const LEASE: Duration = Duration::from_millis(1000);
 const RENEW: Duration = Duration::from_millis(250);
 /// Taken off the lease, for the time the renewal took to be recorded.
 const MARGIN: Duration = Duration::from_millis(200);
+/// Shards of the cache; an answer may weigh half of one.
+const SHARDS: usize = 8;
 
 /// One remembered answer.
 pub struct Entry {
@@ -138,10 +140,18 @@ impl Answers {
     /// event listener.
     pub fn new(megabytes: u32, remember: bool, edge: &EdgeCaching, commits: Arc<AtomicU64>) -> anyhow::Result<Self> {
         let capacity = u64::from(megabytes) * 1024 * 1024;
-        let cache = (capacity > 0 && remember).then(|| quick_cache::sync::Cache::with_weighter(4096, capacity, Weight));
+        // A fixed number of shards, each an eighth of the capacity, so that
+        // what fits does not depend on the machine's cores.
+        let options = quick_cache::OptionsBuilder::new()
+            .estimated_items_capacity(4096)
+            .weight_capacity(capacity.max(1))
+            .shards(SHARDS)
+            .build()?;
+        let cache = (capacity > 0 && remember)
+            .then(|| quick_cache::sync::Cache::with_options(options, Weight, Default::default(), Default::default()));
         Ok(Self {
             cache,
-            max_entry: (capacity / 8) as usize,
+            max_entry: (capacity / SHARDS as u64 / 2) as usize,
             id: Uuid::new_v4(),
             voided: AtomicU64::new(0),
             commits,
@@ -219,8 +229,16 @@ impl Answers {
             &mut conn,
         )
         .await?;
+        // A generation handed out that this listener has not heard of by
+        // its next renewal: announcements are not reaching it (a pooler in
+        // transaction mode drops LISTEN), so it must not answer from memory.
+        let mut unheard: Option<i64> = None;
         loop {
-            self.renew(&mut conn, heard).await?;
+            let latest = self.renew(&mut conn, heard).await?;
+            if let Some(g) = unheard.filter(|g| heard < *g) {
+                anyhow::bail!("generation {g} was announced but not heard within {RENEW:?}");
+            }
+            unheard = (latest > heard).then_some(latest);
             let mut announced = None;
             {
                 let mut notifications = std::pin::pin!(conn.notifications_stream());
@@ -230,10 +248,11 @@ impl Answers {
                     Ok(Some(n)) => Some(n?),
                 };
                 if let Some(first) = first {
-                    // Every announcement already here is handled at once.
-                    let mut g = first.payload.parse::<i64>().unwrap_or(i64::MAX);
+                    // Every announcement already here is handled at once (a
+                    // payload that is no generation still voids).
+                    let mut g = first.payload.parse::<i64>().unwrap_or(0);
                     while let Some(Some(n)) = notifications.next().now_or_never() {
-                        g = g.max(n?.payload.parse::<i64>().unwrap_or(i64::MAX));
+                        g = g.max(n?.payload.parse::<i64>().unwrap_or(0));
                     }
                     announced = Some(g);
                 }
@@ -247,13 +266,15 @@ impl Answers {
     }
 
     /// Tells PostgreSQL which generation this instance has heard of, and
-    /// extends its lease from the moment the statement was sent.
-    async fn renew(&self, conn: &mut AsyncPgConnection, heard: i64) -> anyhow::Result<()> {
+    /// extends its lease from the moment the statement was sent; the last
+    /// generation handed out.
+    async fn renew(&self, conn: &mut AsyncPgConnection, heard: i64) -> anyhow::Result<i64> {
         let sent = self.millis();
-        diesel_async::RunQueryDsl::execute(
+        let row: G = diesel_async::RunQueryDsl::get_result(
             diesel::sql_query(
                 "INSERT INTO answer_caches (instance, seen, expires) VALUES ($1, $2, clock_timestamp() + $3 * interval '1 millisecond') \
-                 ON CONFLICT (instance) DO UPDATE SET seen = GREATEST(answer_caches.seen, EXCLUDED.seen), expires = EXCLUDED.expires",
+                 ON CONFLICT (instance) DO UPDATE SET seen = GREATEST(answer_caches.seen, EXCLUDED.seen), expires = EXCLUDED.expires \
+                 RETURNING answers_current() AS g",
             )
             .bind::<SqlUuid, _>(self.id)
             .bind::<BigInt, _>(heard)
@@ -261,9 +282,15 @@ impl Answers {
             conn,
         )
         .await?;
+        // A lease that ran out meanwhile (a slow renewal) may have been
+        // skipped by writers that found no instance to tell: what was
+        // remembered before is void.
+        if self.millis() >= self.lease_until.load(Ordering::SeqCst) {
+            self.void();
+        }
         let until = sent + (LEASE - MARGIN).as_millis() as u64;
         self.lease_until.fetch_max(until, Ordering::SeqCst);
-        Ok(())
+        Ok(row.g)
     }
 }
 
@@ -298,11 +325,13 @@ async fn written(pool: &DbPool, me: Uuid) -> anyhow::Result<()> {
         .await?;
     let (g, mut unseen) = (row.g, row.unseen);
     let deadline = Instant::now() + 2 * LEASE;
+    let mut pause = Duration::from_millis(1);
     while unseen > 0 {
         if Instant::now() > deadline {
             anyhow::bail!("{unseen} instances did not hear of generation {g} within {:?}", 2 * LEASE);
         }
-        tokio::time::sleep(Duration::from_millis(1)).await;
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(50));
         let row: G = diesel::sql_query("SELECT answers_unseen($1, $2) AS g")
             .bind::<BigInt, _>(g)
             .bind::<SqlUuid, _>(me)
@@ -428,19 +457,22 @@ pub async fn remember(
         remembered = Some((key, epoch));
     }
     let mut res = next.call(req).await?;
-    if res.status() != StatusCode::OK {
+    let no_store = res.headers().get(header::CACHE_CONTROL).is_some_and(|v| v.as_bytes() == b"no-store");
+    if res.status() != StatusCode::OK || kind == Kind::Unrepeatable || no_store {
+        // Errors, answers that move without a write, and exports (no-store)
+        // keep what their handler said.
         return Ok(res.map_into_boxed_body());
     }
     res.headers_mut().insert(header::CACHE_CONTROL, answers.cache_control.clone());
-    let Some(etag) = res.headers().get(header::ETAG).cloned() else {
-        return Ok(res.map_into_boxed_body());
-    };
     let (req, res) = res.into_parts();
-    let (head, body) = res.into_parts();
+    let (mut head, body) = res.into_parts();
     let body = match body.try_into_bytes() {
         Ok(bytes) => bytes,
         Err(body) => {
             // A body that streams (a large count): answered, not remembered.
+            let Some(etag) = head.headers().get(header::ETAG).cloned() else {
+                return Ok(ServiceResponse::new(req, head.set_body(body).map_into_boxed_body()));
+            };
             let res = if matches(inm.as_ref(), &etag) {
                 let headers: Vec<_> = head.headers().iter().map(|(n, v)| (n.clone(), v.clone())).collect();
                 not_modified(&etag, &headers)
@@ -448,6 +480,16 @@ pub async fn remember(
                 head.set_body(body).map_into_boxed_body()
             };
             return Ok(ServiceResponse::new(req, res));
+        }
+    };
+    // An answer without an ETag of its own (a history, a claim) gets one
+    // from its bytes, for caches to revalidate it.
+    let etag = match head.headers().get(header::ETAG) {
+        Some(etag) => etag.clone(),
+        None => {
+            let etag = HeaderValue::from_str(&crate::api::common::body_etag(&body)).expect("hex is a valid header");
+            head.headers_mut().insert(header::ETAG, etag.clone());
+            etag
         }
     };
     let entry = Entry {

@@ -148,10 +148,9 @@ pub async fn request_id_header(
     Ok(res)
 }
 
-/// After each write that may have committed (any answer but a refusal),
-/// before the answer leaves: moves the answers' generation (see
-/// `answers`), and with a read replica records where the primary's WAL
-/// stood (see `db::replica`).
+/// After each successful write, before the answer leaves: voids the
+/// remembered answers of every instance (see `answers`), and with a read
+/// replica records where the primary's WAL stood (see `db::replica`).
 pub async fn note_writes(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -159,7 +158,7 @@ pub async fn note_writes(
     let write = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let res = next.call(req).await?;
-    if let Some(state) = state.as_ref().filter(|_| write && !res.status().is_client_error()) {
+    if let Some(state) = state.as_ref().filter(|_| write && res.status().is_success()) {
         state.answers.bump(&state.pool).await;
     }
     if let Some(state) = state.filter(|_| write && res.status().is_success()) {
