@@ -398,7 +398,7 @@ fn key(req: &ServiceRequest, kind: Kind) -> String {
 
 fn matches(inm: Option<&HeaderValue>, etag: &HeaderValue) -> bool {
     let (Some(inm), Ok(etag)) = (inm.and_then(|v| v.to_str().ok()), etag.to_str()) else { return false };
-    inm.split(',').map(|t| t.trim().trim_start_matches("W/")).any(|t| t == "*" || t == etag)
+    crate::api::common::lists_etag(inm, etag)
 }
 
 /// 304 with what a cache needs to refresh its copy.

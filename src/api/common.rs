@@ -112,8 +112,10 @@ pub fn body_etag(body: &[u8]) -> String {
 
 /// True when `If-None-Match` names `etag` (or is `*`).
 pub fn not_modified(req: &HttpRequest, etag: &str) -> bool {
-    req.headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').map(|t| t.trim().trim_start_matches("W/")).any(|t| t == "*" || t == etag))
+    req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| lists_etag(v, etag))
+}
+
+/// True when an `If-None-Match` value names `etag` (weakly) or is `*`.
+pub fn lists_etag(if_none_match: &str, etag: &str) -> bool {
+    if_none_match.split(',').map(|t| t.trim().trim_start_matches("W/")).any(|t| t == "*" || t == etag)
 }
