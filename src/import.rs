@@ -318,6 +318,10 @@ pub struct Summary {
 }
 
 pub async fn run(pool: &DbPool, file: &str, on_existing: OnExisting) -> anyhow::Result<Summary> {
+    crate::api::answers::announced(pool, load(pool, file, on_existing).await).await
+}
+
+async fn load(pool: &DbPool, file: &str, on_existing: OnExisting) -> anyhow::Result<Summary> {
     let started = Instant::now();
     let (path, spooled) = if file == "-" { (spool_stdin()?, true) } else { (PathBuf::from(file), false) };
     let result = match parties_file(&path) {

@@ -189,6 +189,10 @@ fn row_to_incident(
 }
 
 pub async fn run(pool: &DbPool, path: &std::path::Path, layout: Layout) -> anyhow::Result<LayoutSummary> {
+    crate::api::answers::announced(pool, load(pool, path, layout).await).await
+}
+
+async fn load(pool: &DbPool, path: &std::path::Path, layout: Layout) -> anyhow::Result<LayoutSummary> {
     let mut conn = pool.get().await?;
     let h = crate::store::parties::hierarchy(&conn).await?;
     let mut parties: HashMap<String, String> = HashMap::new();

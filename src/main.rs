@@ -41,10 +41,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let url = db::resolve_url(&args)?;
             db::run_migrations_blocking(&url)?;
             let pool = db::build_pool(&url, &args)?;
-            let added = seed::load(&pool).await;
-            // Servers running on this database answer again from the record.
-            ceasefire::api::answers::bump(&pool).await?;
-            let added = added?;
+            let added = seed::load(&pool).await?;
             println!(
                 "seeded: {} new part{}, {} new place{}",
                 added.parties,
@@ -53,9 +50,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 if added.places == 1 { "" } else { "s" }
             );
             if example {
-                let added = seed::load_example(&pool).await;
-                ceasefire::api::answers::bump(&pool).await?;
-                let added = added?;
+                let added = seed::load_example(&pool).await?;
                 println!("example: {added} new incident{}", if added == 1 { "" } else { "s" });
             }
             Ok(())
@@ -64,17 +59,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let url = db::resolve_url(&database)?;
             db::run_migrations_blocking(&url)?;
             let pool = db::build_pool(&url, &database)?;
-            let imported = match from {
+            // Servers running on this database answer from whatever was
+            // committed before this returns (see `answers::announced`).
+            match from {
                 ceasefire::import_layout::Layout::Ceasefire => {
                     ceasefire::import::run(&pool, &file, on_existing).await.map(drop)
                 }
                 layout => ceasefire::import_layout::run(&pool, std::path::Path::new(&file), layout).await.map(drop),
-            };
-            // Whatever was committed (an import that failed may have
-            // committed its first batches), servers answer from it at once.
-            ceasefire::api::answers::bump(&pool).await?;
-            imported?;
-            Ok(())
+            }
         }),
         Command::RollupZones { set, database } => actix_web::rt::System::new().block_on(async move {
             let url = db::resolve_url(&database)?;

@@ -44,6 +44,10 @@ pub struct Seeded {
 /// Inserts the parties and the places of the gazetteer that are missing;
 /// says how many were new.
 pub async fn load(pool: &DbPool) -> anyhow::Result<Seeded> {
+    crate::api::answers::announced(pool, insert_seed(pool).await).await
+}
+
+async fn insert_seed(pool: &DbPool) -> anyhow::Result<Seeded> {
     let mut conn = pool.get().await?;
     let seeded = conn
         .transaction::<_, ApiError, _>(async |conn| {
@@ -111,6 +115,10 @@ pub fn example() -> [serde_json::Value; 2] {
 /// Loads the example incidents that are not there yet (the parties must
 /// be); returns how many were new.
 pub async fn load_example(pool: &DbPool) -> anyhow::Result<usize> {
+    crate::api::answers::announced(pool, insert_example(pool).await).await
+}
+
+async fn insert_example(pool: &DbPool) -> anyhow::Result<usize> {
     let mut conn = pool.get().await?;
     let added = conn
         .transaction::<_, ApiError, _>(async |conn| {

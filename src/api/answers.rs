@@ -342,10 +342,16 @@ async fn written(pool: &DbPool, me: Uuid) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// After a write from the command line (an import, the seed): announced to
-/// every instance, as a server does after a write it acknowledges.
-pub async fn bump(pool: &DbPool) -> anyhow::Result<()> {
-    written(pool, Uuid::nil()).await
+/// After a write made outside a server (an import, the seed): whatever of
+/// it was committed (an import that failed may have committed its first
+/// batches) is announced to every instance, as a server does after a write
+/// it acknowledges, before the caller hears of it. The write's own outcome
+/// comes first; a failed announcement is an error only after a success.
+pub async fn announced<T>(pool: &DbPool, outcome: anyhow::Result<T>) -> anyhow::Result<T> {
+    let told = written(pool, Uuid::nil()).await;
+    let value = outcome?;
+    told?;
+    Ok(value)
 }
 
 /// Which reads are public answers, and how their key is made.
