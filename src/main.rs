@@ -84,7 +84,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     })
                     .collect::<anyhow::Result<Vec<_>>>()?;
                 let started = std::time::Instant::now();
-                tracing::info!(?zones, "rebuilding the rollups of the counts; writers wait until it is done");
+                tracing::info!(?zones, "rebuilding the rollups of the counts beside the live ones; writers go on");
                 let folded = ceasefire::store::rollup::set_zones(&mut conn, &zones).await?;
                 println!("rolled up {folded} incidents in {:.1} s", started.elapsed().as_secs_f64());
             }

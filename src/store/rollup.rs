@@ -26,6 +26,7 @@ use chrono_tz::Tz;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::result::DatabaseErrorKind;
 use diesel::sql_types::{Array, Date, Integer, Text, Timestamptz, Untyped};
 use diesel_async::RunQueryDsl;
 
@@ -532,27 +533,44 @@ pub async fn pending(conn: &mut Conn) -> QueryResult<i64> {
 }
 
 /// Replaces the zones whose local days are rolled up and rebuilds the
-/// rollups from the incidents, in one transaction (writers wait for it);
-/// the number of incidents rolled up.
+/// rollups from `stat_current` beside the live ones (`stat_rebuild_beside`):
+/// writers go on, folds give way until it commits, counts stay exact and
+/// wait only for the final swap. The number of incidents rolled up.
 pub async fn set_zones(conn: &mut Conn, zones: &[String]) -> QueryResult<i32> {
     #[derive(QueryableByName)]
     struct Rebuilt {
         #[diesel(sql_type = Integer)]
         rebuilt: i32,
     }
-    conn.build_transaction()
-        .run(async |conn| {
-            // A rebuild reads every incident: no statement time limit.
-            diesel::sql_query("SET LOCAL statement_timeout = 0").execute(conn).await?;
-            diesel::sql_query("DELETE FROM stat_zones").execute(conn).await?;
-            diesel::sql_query("INSERT INTO stat_zones SELECT DISTINCT unnest($1::text[])")
-                .bind::<Array<Text>, _>(zones)
-                .execute(conn)
-                .await?;
-            let row: Rebuilt = diesel::sql_query("SELECT stat_rebuild() AS rebuilt").get_result(conn).await?;
-            Ok(row.rebuilt)
-        })
-        .await
+    let mut attempt = 0;
+    loop {
+        let rebuilt = conn
+            .build_transaction()
+            .repeatable_read()
+            .run(async |conn| {
+                // A rebuild reads every incident: no statement time limit.
+                diesel::sql_query("SET LOCAL statement_timeout = 0").execute(conn).await?;
+                diesel::sql_query("DELETE FROM stat_zones").execute(conn).await?;
+                diesel::sql_query("INSERT INTO stat_zones SELECT DISTINCT unnest($1::text[])")
+                    .bind::<Array<Text>, _>(zones)
+                    .execute(conn)
+                    .await?;
+                let row: Rebuilt =
+                    diesel::sql_query("SELECT stat_rebuild_beside() AS rebuilt").get_result(conn).await?;
+                Ok(row.rebuilt)
+            })
+            .await;
+        match rebuilt {
+            // A fold that committed after this snapshot was taken: its
+            // changes are in the rollups this would replace. Again, from a
+            // snapshot that has them.
+            Err(diesel::result::Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _)) if attempt < 5 => {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Every time zone this PostgreSQL knows (its tzdata may be older than
