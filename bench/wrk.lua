@@ -3,7 +3,7 @@
 --   BENCH_IDS     file of incident ids, one per line: GET /v1/incidents/{id}
 --   BENCH_UNIQUE  "1": a new Idempotency-Key on every request
 --   BENCH_TOKEN   bearer token (empty: none, a public read)
--- Prints one line: RESULT requests=… seconds=… p50_ms=… p99_ms=… errors=…
+-- Prints one line: RESULT requests=… seconds=… p50_ms=… p95_ms=… p99_ms=… errors=… max_ms=…
 
 local body_file = os.getenv("BENCH_BODY")
 local ids_file = os.getenv("BENCH_IDS")
@@ -56,7 +56,7 @@ end
 function done(summary, latency, requests)
   local errors = summary.errors.status + summary.errors.connect + summary.errors.read
                + summary.errors.write + summary.errors.timeout
-  io.write(string.format("RESULT requests=%d seconds=%.3f p50_ms=%.3f p95_ms=%.3f p99_ms=%.3f errors=%d\n",
+  io.write(string.format("RESULT requests=%d seconds=%.3f p50_ms=%.3f p95_ms=%.3f p99_ms=%.3f errors=%d max_ms=%.3f\n",
     summary.requests, summary.duration / 1e6, latency:percentile(50) / 1000,
-    latency:percentile(95) / 1000, latency:percentile(99) / 1000, errors))
+    latency:percentile(95) / 1000, latency:percentile(99) / 1000, errors, latency.max / 1000))
 end
