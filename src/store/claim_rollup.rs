@@ -64,6 +64,9 @@ struct ClaimQuery<'a> {
     /// The instants of `first` and `last`.
     start: DateTime<Utc>,
     end: DateTime<Utc>,
+    /// A day's margin around them: pending changes outside are not
+    /// bucketed at all (a zone's midnight can repeat when a clock goes back).
+    near: (DateTime<Utc>, DateTime<Utc>),
 }
 
 impl QueryId for ClaimQuery<'_> {
@@ -149,7 +152,11 @@ impl QueryFragment<Pg> for ClaimQuery<'_> {
              p.sign * p.wounded FROM (SELECT d.*, (d.{at} AT TIME ZONE "
         ));
         out.push_bind_param::<Text, _>(zone)?;
-        out.push_sql(")::date AS day FROM stat_claim_dirty d) p WHERE ");
+        out.push_sql(&format!(")::date AS day FROM stat_claim_dirty d WHERE d.{at} >= "));
+        out.push_bind_param::<Timestamptz, _>(&self.near.0)?;
+        out.push_sql(&format!(" AND d.{at} < "));
+        out.push_bind_param::<Timestamptz, _>(&self.near.1)?;
+        out.push_sql(") p WHERE ");
         day_range(&mut out, &self.first, &self.last)?;
         self.stances(&mut out, "p")?;
         self.gate(&mut out, true)?;
@@ -219,7 +226,8 @@ pub async fn counts(
         // No whole day: the claims themselves, for the whole range.
         (first, None, spec.to, spec.to)
     };
-    let query = ClaimQuery { spec, sides, first, last, months, start, end };
+    let near = (start - chrono::Duration::days(1), end + chrono::Duration::days(1));
+    let query = ClaimQuery { spec, sides, first, last, months, start, end, near };
     let mut rows = query.load_stream::<Count>(conn).await?;
     while let Some(row) = rows.try_next().await? {
         if !sink(row) {

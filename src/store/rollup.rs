@@ -215,7 +215,10 @@ pub async fn counts(conn: &mut Conn, spec: &RollupSpec, sink: &mut impl FnMut(Co
         return Combined { zone: tz.name(), parts: whole(Gate::Always).into() }.counts(conn, sink).await;
     };
     let (start, end) = (local_midnight(tz, first).with_timezone(&Utc), local_midnight(tz, last).with_timezone(&Utc));
-    let days = Days { zone: tz.name(), basis: spec.basis, first, last, months };
+    // The pending changes that can fall on those days: a day's margin
+    // either side (a zone's midnight can repeat when a clock goes back).
+    let near = (start - Duration::days(1), end + Duration::days(1));
+    let days = Days { zone: tz.name(), basis: spec.basis, first, last, months, near };
     let mut parts = vec![
         (Gate::RolledUp, Part::Single(SingleQuery { spec, days: &days, single: buckets, total: false })),
         (Gate::RolledUp, Part::Single(SingleQuery { spec, days: &days, single: total, total: true })),
@@ -306,6 +309,9 @@ struct Days<'a> {
     first: NaiveDate,
     last: NaiveDate,
     months: Option<(NaiveDate, NaiveDate)>,
+    /// Instants around `[first, last)`: pending changes outside are not
+    /// bucketed at all.
+    near: (DateTime<Utc>, DateTime<Utc>),
 }
 
 struct SingleQuery<'a> {
@@ -396,7 +402,11 @@ impl QueryFragment<Pg> for SingleQuery<'_> {
             d.basis.column()
         ));
         out.push_bind_param::<Text, _>(&d.zone)?;
-        out.push_sql(")::date AS day FROM stat_pending s) p");
+        out.push_sql(&format!(")::date AS day FROM stat_pending s WHERE s.{} >= ", d.basis.column()));
+        out.push_bind_param::<Timestamptz, _>(&d.near.0)?;
+        out.push_sql(&format!(" AND s.{} < ", d.basis.column()));
+        out.push_bind_param::<Timestamptz, _>(&d.near.1)?;
+        out.push_sql(") p");
         for (i, (dim, _)) in s.dims.iter().enumerate() {
             out.push_sql(&format!(" CROSS JOIN LATERAL ({}) v{i}", dim.values("p")));
         }
