@@ -13,6 +13,9 @@
 --   after. Writers wait for nothing; counts wait only for the swap itself.
 
 -- stat_add, into a table of stat_single's columns named by the caller.
+-- The rows of `src` are weighted: `sign` is how many incidents a row
+-- stands for (1, -1, or the sum of a compacted group) and its measures are
+-- already multiplied by it.
 CREATE OR REPLACE FUNCTION stat_add_into(target regclass, src regclass, zones text[], fresh boolean) RETURNS void
 LANGUAGE plpgsql SET enable_sort = off SET jit = off AS $$
 DECLARE
@@ -34,8 +37,7 @@ BEGIN
             INSERT INTO %8$s AS t
             WITH days AS (
                 SELECT z.zone, b.basis, b.day, a.v AS val, c.v AS val2, sum(j.sign) AS n,
-                       sum(j.sign * j.violations) AS violations, sum(j.sign * j.killed) AS killed,
-                       sum(j.sign * j.wounded) AS wounded
+                       sum(j.violations) AS violations, sum(j.killed) AS killed, sum(j.wounded) AS wounded
                 FROM %1$s j
                 CROSS JOIN LATERAL (SELECT %2$s AS v) a
                 CROSS JOIN LATERAL (SELECT %3$s AS v) c
@@ -108,9 +110,142 @@ BEGIN
     PERFORM stat_claim_add_into('stat_claim', src, zones);
 END $$;
 
+-- Changes waiting while the fold cannot run (a rebuild holds its lock, a
+-- fold stuck), compacted: rows of stat_dirty that differ only in their
+-- incident and in the second of their times grouped into one, with how
+-- many incidents they stand for (`n`, the sum of their signs) and their
+-- measures summed. A count reads them like single changes, so a backlog of
+-- a bulk load (many incidents of the same day, kind and place) costs a count
+-- what its groups cost, not what its rows do. Times are cut to the minute:
+-- every zone's offset since 1973 is a whole number of minutes, so the local
+-- day of an instant and of its minute is the same (occurred_at before 1973
+-- is kept whole). No key: each compaction adds its own groups.
+CREATE TABLE stat_dirty_sums (
+    id            bigserial PRIMARY KEY,
+    occurred_at   timestamptz NOT NULL,
+    created_at    timestamptz NOT NULL,
+    type          text NOT NULL,
+    verification  text NOT NULL,
+    border_sector text,
+    country       text,
+    denied        boolean NOT NULL,
+    accusers      text[] NOT NULL,
+    accused       text[] NOT NULL,
+    accuser_sides text[] NOT NULL,
+    accused_sides text[] NOT NULL,
+    claimants     text[] NOT NULL,
+    direction     text,
+    cross_border  boolean NOT NULL,
+    n             bigint NOT NULL,
+    violations    bigint NOT NULL,
+    killed        bigint NOT NULL,
+    wounded       bigint NOT NULL
+);
+
+-- What counts add to the rollups: every change not folded yet, weighted.
+DROP VIEW stat_pending;
+CREATE VIEW stat_pending AS
+SELECT occurred_at, created_at, type, verification, border_sector, country, denied, accusers, accused,
+       accuser_sides, accused_sides, claimants, direction, cross_border, sign::bigint AS n,
+       sign * violations AS violations, sign * killed AS killed, sign * wounded AS wounded
+FROM stat_dirty
+UNION ALL
+SELECT occurred_at, created_at, type, verification, border_sector, country, denied, accusers, accused,
+       accuser_sides, accused_sides, claimants, direction, cross_border, n, violations, killed, wounded
+FROM stat_dirty_sums;
+
+-- Compacts up to `lim` rows of stat_dirty; the number of rows it took. In
+-- READ COMMITTED, beside writers, folds and rebuilds: it takes only rows
+-- nobody holds (a fold or a rebuild that took a row keeps it), and moves
+-- them in one statement, so every snapshot sees each change once.
+CREATE FUNCTION stat_compact(lim integer) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    taken integer;
+BEGIN
+    WITH gone AS (
+        DELETE FROM stat_dirty
+        WHERE seq IN (SELECT seq FROM stat_dirty ORDER BY seq LIMIT lim FOR UPDATE SKIP LOCKED)
+        RETURNING *
+    ), grouped AS (
+        INSERT INTO stat_dirty_sums (occurred_at, created_at, type, verification, border_sector, country, denied,
+                                     accusers, accused, accuser_sides, accused_sides, claimants, direction,
+                                     cross_border, n, violations, killed, wounded)
+        SELECT CASE WHEN occurred_at >= '1973-01-01T00:00:00Z' THEN date_trunc('minute', occurred_at)
+                    ELSE occurred_at END,
+               date_trunc('minute', created_at), type, verification, border_sector, country, denied, accusers,
+               accused, accuser_sides, accused_sides, claimants, direction, cross_border, sum(sign),
+               sum(sign * violations), sum(sign * killed), sum(sign * wounded)
+        FROM gone
+        GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14
+        HAVING sum(sign) <> 0 OR sum(sign * violations) <> 0 OR sum(sign * killed) <> 0 OR sum(sign * wounded) <> 0
+    )
+    SELECT count(*) INTO taken FROM gone;
+    RETURN taken;
+END $$;
+
+-- Moves up to `lim` rows of stat_dirty, or when it is empty up to `lim`
+-- compacted groups, into the rollups; how many rows it moved. Rows held by
+-- a compaction are left to it.
+CREATE OR REPLACE FUNCTION stat_fold_step(lim integer) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    zones CONSTANT text[] := stat_zone_list();
+    folded integer;
+BEGIN
+    IF to_regclass('pg_temp.stat_fold_weighted') IS NULL THEN
+        CREATE TEMP TABLE stat_fold_weighted (LIKE stat_current, sign bigint, odays date[], rdays date[])
+            ON COMMIT DELETE ROWS;
+    END IF;
+    IF EXISTS (SELECT FROM stat_dirty) THEN
+        WITH gone AS (
+            DELETE FROM stat_dirty
+            WHERE seq IN (SELECT seq FROM stat_dirty WHERE lim IS NULL OR seq < (SELECT min(seq) FROM stat_dirty) + lim
+                          FOR UPDATE SKIP LOCKED)
+            RETURNING *
+        )
+        INSERT INTO stat_fold_weighted (incident_id, occurred_at, created_at, type, verification, border_sector,
+                                        country, denied, accusers, accused, accuser_sides, accused_sides, claimants,
+                                        violations, killed, wounded, direction, cross_border, sign, odays, rdays)
+        SELECT g.incident_id, g.occurred_at, g.created_at, g.type, g.verification, g.border_sector, g.country,
+               g.denied, g.accusers, g.accused, g.accuser_sides, g.accused_sides, g.claimants,
+               g.sign * g.violations, g.sign * g.killed, g.sign * g.wounded, g.direction, g.cross_border, g.sign,
+               stat_local_days(g.occurred_at, zones), stat_local_days(g.created_at, zones)
+        FROM gone g;
+    ELSE
+        WITH gone AS (
+            DELETE FROM stat_dirty_sums
+            WHERE id IN (SELECT id FROM stat_dirty_sums ORDER BY id LIMIT lim FOR UPDATE SKIP LOCKED)
+            RETURNING *
+        )
+        INSERT INTO stat_fold_weighted (incident_id, occurred_at, created_at, type, verification, border_sector,
+                                        country, denied, accusers, accused, accuser_sides, accused_sides, claimants,
+                                        violations, killed, wounded, direction, cross_border, sign, odays, rdays)
+        SELECT '00000000-0000-0000-0000-000000000000', g.occurred_at, g.created_at, g.type, g.verification,
+               g.border_sector, g.country, g.denied, g.accusers, g.accused, g.accuser_sides, g.accused_sides,
+               g.claimants, g.violations, g.killed, g.wounded, g.direction, g.cross_border, g.n,
+               stat_local_days(g.occurred_at, zones), stat_local_days(g.created_at, zones)
+        FROM gone g;
+    END IF;
+    GET DIAGNOSTICS folded = ROW_COUNT;
+    IF folded = 0 THEN
+        RETURN 0;
+    END IF;
+    ANALYZE stat_fold_weighted;
+    PERFORM stat_add('stat_fold_weighted', zones, false);
+    RETURN folded;
+END $$;
+
+-- How many rows wait to be folded (changes and compacted groups, of
+-- incidents and of claims): 0 when the rollups hold everything.
+CREATE FUNCTION stat_waiting() RETURNS bigint LANGUAGE sql STABLE AS $$
+    SELECT (SELECT count(*) FROM stat_dirty) + (SELECT count(*) FROM stat_dirty_sums)
+         + (SELECT count(*) FROM stat_claim_dirty)
+$$;
+
 -- A fold that finds the lock taken (another fold, a rebuild) gives way at
--- once with lock_not_available instead of holding a connection until the
--- other commits.
+-- once, answering -1, instead of holding a connection until the other
+-- commits.
 CREATE OR REPLACE FUNCTION stat_fold(lim integer) RETURNS integer
 LANGUAGE plpgsql SET work_mem = '256MB' AS $$
 DECLARE
@@ -119,12 +254,17 @@ BEGIN
     IF current_setting('transaction_isolation') <> 'repeatable read' THEN
         RAISE EXCEPTION 'stat_fold must run in a REPEATABLE READ transaction';
     END IF;
-    IF NOT EXISTS (SELECT FROM stat_dirty) AND NOT EXISTS (SELECT FROM stat_claim_dirty) THEN
+    IF NOT EXISTS (SELECT FROM stat_dirty) AND NOT EXISTS (SELECT FROM stat_dirty_sums)
+       AND NOT EXISTS (SELECT FROM stat_claim_dirty) THEN
         RETURN 0;
     END IF;
-    PERFORM FROM stat_fold_lock FOR UPDATE NOWAIT;
+    BEGIN
+        PERFORM FROM stat_fold_lock FOR UPDATE NOWAIT;
+    EXCEPTION WHEN lock_not_available THEN
+        RETURN -1;
+    END;
     UPDATE stat_fold_lock SET folded_at = now();
-    IF EXISTS (SELECT FROM stat_dirty) THEN
+    IF EXISTS (SELECT FROM stat_dirty) OR EXISTS (SELECT FROM stat_dirty_sums) THEN
         incidents_folded := stat_fold_step(lim);
     END IF;
     RETURN greatest(incidents_folded, stat_claim_fold_step(lim));
@@ -147,6 +287,7 @@ BEGIN
     END IF;
     UPDATE stat_fold_lock SET folded_at = now();
     DELETE FROM stat_dirty;
+    DELETE FROM stat_dirty_sums;
     DELETE FROM stat_claim_dirty;
     DROP TABLE IF EXISTS stat_single_next, stat_claim_next;
 
@@ -197,5 +338,19 @@ BEGIN
     ALTER TABLE stat_single RENAME CONSTRAINT stat_single_next_key TO stat_single_key;
     ALTER TABLE stat_claim_next RENAME TO stat_claim;
     ALTER TABLE stat_claim RENAME CONSTRAINT stat_claim_next_key TO stat_claim_key;
+    RETURN total;
+END $$;
+
+-- The rebuild that stops writers (after a bulk load straight into the
+-- tables, or to repair stat_current): it empties stat_dirty while it holds
+-- it, so the compacted groups, which stand for changes made before, go too.
+CREATE OR REPLACE FUNCTION stat_rebuild() RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    total integer;
+BEGIN
+    total := stat_incident_rebuild();
+    TRUNCATE stat_dirty_sums;
+    PERFORM stat_claim_rebuild();
     RETURN total;
 END $$;

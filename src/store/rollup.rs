@@ -393,10 +393,11 @@ impl QueryFragment<Pg> for SingleQuery<'_> {
                 out.push_sql(")");
             }
         }
-        // The changes not folded yet, bucketed the same way.
+        // The changes not folded yet (single or compacted, weighted),
+        // bucketed the same way.
         out.push_sql(&format!(
-            " UNION ALL SELECT p.day, {}, {}, p.sign::int8, p.sign * p.violations, p.sign * p.killed, \
-             p.sign * p.wounded FROM (SELECT s.*, (s.{} AT TIME ZONE ",
+            " UNION ALL SELECT p.day, {}, {}, p.n, p.violations, p.killed, p.wounded \
+             FROM (SELECT s.*, (s.{} AT TIME ZONE ",
             if s.dims.is_empty() { "NULL::text" } else { "v0.val" },
             if s.dims.len() < 2 { "NULL::text" } else { "v1.val" },
             d.basis.column()
@@ -506,8 +507,9 @@ untyped_query!(NarrowQuery);
 untyped_query!(Combined);
 
 /// Folds up to `limit` pending changes into the rollups, in a transaction
-/// of its own; the number folded. Another fold running at the same time
-/// makes this one fail with a serialization error, which changes nothing.
+/// of its own; the number folded, or -1 when another holds the fold's lock
+/// (a fold, a rebuild). A fold that commits while this one runs makes it
+/// fail with a serialization error, which changes nothing.
 pub async fn fold(conn: &mut Conn, limit: i32) -> QueryResult<i32> {
     #[derive(QueryableByName)]
     struct Folded {
@@ -527,6 +529,19 @@ pub async fn fold(conn: &mut Conn, limit: i32) -> QueryResult<i32> {
         .await
 }
 
+/// Compacts up to `limit` changes waiting to be folded (`stat_compact`,
+/// beside folds and rebuilds); the number taken.
+pub async fn compact(conn: &mut Conn, limit: i32) -> QueryResult<i32> {
+    #[derive(QueryableByName)]
+    struct Taken {
+        #[diesel(sql_type = Integer)]
+        taken: i32,
+    }
+    let row: Taken =
+        diesel::sql_query("SELECT stat_compact($1) AS taken").bind::<Integer, _>(limit).get_result(conn).await?;
+    Ok(row.taken)
+}
+
 /// How many changes wait to be folded.
 pub async fn pending(conn: &mut Conn) -> QueryResult<i64> {
     #[derive(QueryableByName)]
@@ -534,11 +549,7 @@ pub async fn pending(conn: &mut Conn) -> QueryResult<i64> {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         pending: i64,
     }
-    let row: Pending = diesel::sql_query(
-        "SELECT (SELECT count(*) FROM stat_dirty) + (SELECT count(*) FROM stat_claim_dirty) AS pending",
-    )
-    .get_result(conn)
-    .await?;
+    let row: Pending = diesel::sql_query("SELECT stat_waiting() AS pending").get_result(conn).await?;
     Ok(row.pending)
 }
 
@@ -610,19 +621,36 @@ pub async fn zones(conn: &mut Conn) -> QueryResult<Vec<String>> {
 /// steps, each a short transaction.
 const FOLD_BATCH: i32 = 10_000;
 
+/// How long the fold's lock may be held by another before this instance
+/// compacts the changes waiting meanwhile (a rebuild holds it for minutes;
+/// another instance's fold steps for a second or two each).
+const COMPACT_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Folds pending changes into the rollups for as long as the process runs:
 /// at once while there are any, then every `idle`. Every instance runs one;
-/// they take turns. Counts are exact whether or not this keeps up; it only
-/// keeps them fast.
+/// they take turns. While another holds the fold's lock for longer than
+/// `COMPACT_AFTER`, compacts what waits instead, so counts stay fast.
+/// Counts are exact whether or not this keeps up; it only keeps them fast.
 pub async fn keep_folding(pool: crate::db::DbPool, folded_total: prometheus::IntCounter, idle: std::time::Duration) {
     let mut last_report = std::time::Instant::now();
     let mut since_report = 0u64;
+    let mut busy_since: Option<std::time::Instant> = None;
     loop {
         let step = async {
             let mut conn = pool.get().await.map_err(|e| e.to_string())?;
             fold(&mut conn, FOLD_BATCH).await.map_err(|e| e.to_string())
         };
-        match step.await {
+        let folded = step.await;
+        if !matches!(folded, Ok(-1)) {
+            busy_since = None;
+        }
+        match folded {
+            Ok(-1) => {
+                if busy_since.get_or_insert_with(std::time::Instant::now).elapsed() >= COMPACT_AFTER {
+                    keep_compacting(&pool).await;
+                }
+                tokio::time::sleep(idle).await;
+            }
             Ok(n) if n < FOLD_BATCH => {
                 // Caught up: the next changes are folded together later.
                 folded_total.inc_by(n as u64);
@@ -652,5 +680,31 @@ pub async fn keep_folding(pool: crate::db::DbPool, folded_total: prometheus::Int
                 tokio::time::sleep(idle * 5).await;
             }
         }
+    }
+}
+
+/// Compacts what waits to be folded, a step at a time, until little is left.
+async fn keep_compacting(pool: &crate::db::DbPool) {
+    let mut taken = 0u64;
+    loop {
+        let step = async {
+            let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+            compact(&mut conn, FOLD_BATCH).await.map_err(|e| e.to_string())
+        };
+        match step.await {
+            Ok(n) => {
+                taken += n as u64;
+                if n < FOLD_BATCH {
+                    break;
+                }
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "compaction skipped");
+                break;
+            }
+        }
+    }
+    if taken > 0 {
+        tracing::info!(taken, "the fold is held: compacted the changes waiting for it");
     }
 }

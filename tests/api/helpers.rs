@@ -325,11 +325,7 @@ impl TestApp {
     /// rollups of the counts.
     pub async fn wait_for_rollups(&self) {
         for _ in 0..300 {
-            if self
-                .sql_count("SELECT (SELECT count(*) FROM stat_dirty) + (SELECT count(*) FROM stat_claim_dirty) AS n")
-                .await
-                == 0
-            {
+            if self.sql_count("SELECT stat_waiting() AS n").await == 0 {
                 return;
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
