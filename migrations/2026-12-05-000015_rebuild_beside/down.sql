@@ -5,6 +5,7 @@ DROP FUNCTION stat_waiting();
 DROP FUNCTION stat_compact(integer);
 DROP VIEW stat_pending;
 CREATE VIEW stat_pending AS SELECT * FROM stat_dirty;
+-- The compacted groups are changes too: the rollups are built again below.
 DROP TABLE stat_dirty_sums;
 DROP TABLE IF EXISTS stat_single_next, stat_claim_next;
 CREATE OR REPLACE FUNCTION stat_fold(lim integer) RETURNS integer
@@ -66,3 +67,6 @@ BEGIN
     PERFORM stat_claim_rebuild();
     RETURN total;
 END $$;
+
+-- Without the compacted groups: the rollups again from the incidents.
+SELECT stat_rebuild();

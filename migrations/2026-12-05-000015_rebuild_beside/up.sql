@@ -118,8 +118,8 @@ END $$;
 -- a bulk load (many incidents of the same day, kind and place) costs a count
 -- what its groups cost, not what its rows do. Times are cut to the minute:
 -- every zone's offset since 1973 is a whole number of minutes, so the local
--- day of an instant and of its minute is the same (occurred_at before 1973
--- is kept whole). No key: each compaction adds its own groups.
+-- day of an instant and of its minute is the same (times before 1973 are
+-- kept whole). No key: each compaction adds its own groups.
 CREATE TABLE stat_dirty_sums (
     id            bigserial PRIMARY KEY,
     occurred_at   timestamptz NOT NULL,
@@ -173,7 +173,8 @@ BEGIN
                                      cross_border, n, violations, killed, wounded)
         SELECT CASE WHEN occurred_at >= '1973-01-01T00:00:00Z' THEN date_trunc('minute', occurred_at)
                     ELSE occurred_at END,
-               date_trunc('minute', created_at), type, verification, border_sector, country, denied, accusers,
+               CASE WHEN created_at >= '1973-01-01T00:00:00Z' THEN date_trunc('minute', created_at)
+                    ELSE created_at END, type, verification, border_sector, country, denied, accusers,
                accused, accuser_sides, accused_sides, claimants, direction, cross_border, sum(sign),
                sum(sign * violations), sum(sign * killed), sum(sign * wounded)
         FROM gone
@@ -184,56 +185,55 @@ BEGIN
     RETURN taken;
 END $$;
 
--- Moves up to `lim` rows of stat_dirty, or when it is empty up to `lim`
--- compacted groups, into the rollups; how many rows it moved. Rows held by
--- a compaction are left to it.
+-- Moves up to `lim` rows of stat_dirty and up to `lim` compacted groups
+-- into the rollups; how many it moved. Rows held by a compaction are left
+-- to it.
 CREATE OR REPLACE FUNCTION stat_fold_step(lim integer) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
     zones CONSTANT text[] := stat_zone_list();
     folded integer;
+    groups integer;
 BEGIN
     IF to_regclass('pg_temp.stat_fold_weighted') IS NULL THEN
         CREATE TEMP TABLE stat_fold_weighted (LIKE stat_current, sign bigint, odays date[], rdays date[])
             ON COMMIT DELETE ROWS;
     END IF;
-    IF EXISTS (SELECT FROM stat_dirty) THEN
-        WITH gone AS (
-            DELETE FROM stat_dirty
-            WHERE seq IN (SELECT seq FROM stat_dirty WHERE lim IS NULL OR seq < (SELECT min(seq) FROM stat_dirty) + lim
-                          FOR UPDATE SKIP LOCKED)
-            RETURNING *
-        )
-        INSERT INTO stat_fold_weighted (incident_id, occurred_at, created_at, type, verification, border_sector,
-                                        country, denied, accusers, accused, accuser_sides, accused_sides, claimants,
-                                        violations, killed, wounded, direction, cross_border, sign, odays, rdays)
-        SELECT g.incident_id, g.occurred_at, g.created_at, g.type, g.verification, g.border_sector, g.country,
-               g.denied, g.accusers, g.accused, g.accuser_sides, g.accused_sides, g.claimants,
-               g.sign * g.violations, g.sign * g.killed, g.sign * g.wounded, g.direction, g.cross_border, g.sign,
-               stat_local_days(g.occurred_at, zones), stat_local_days(g.created_at, zones)
-        FROM gone g;
-    ELSE
-        WITH gone AS (
-            DELETE FROM stat_dirty_sums
-            WHERE id IN (SELECT id FROM stat_dirty_sums ORDER BY id LIMIT lim FOR UPDATE SKIP LOCKED)
-            RETURNING *
-        )
-        INSERT INTO stat_fold_weighted (incident_id, occurred_at, created_at, type, verification, border_sector,
-                                        country, denied, accusers, accused, accuser_sides, accused_sides, claimants,
-                                        violations, killed, wounded, direction, cross_border, sign, odays, rdays)
-        SELECT '00000000-0000-0000-0000-000000000000', g.occurred_at, g.created_at, g.type, g.verification,
-               g.border_sector, g.country, g.denied, g.accusers, g.accused, g.accuser_sides, g.accused_sides,
-               g.claimants, g.violations, g.killed, g.wounded, g.direction, g.cross_border, g.n,
-               stat_local_days(g.occurred_at, zones), stat_local_days(g.created_at, zones)
-        FROM gone g;
-    END IF;
+    WITH gone AS (
+        DELETE FROM stat_dirty
+        WHERE seq IN (SELECT seq FROM stat_dirty WHERE lim IS NULL OR seq < (SELECT min(seq) FROM stat_dirty) + lim
+                      FOR UPDATE SKIP LOCKED)
+        RETURNING *
+    )
+    INSERT INTO stat_fold_weighted (incident_id, occurred_at, created_at, type, verification, border_sector,
+                                    country, denied, accusers, accused, accuser_sides, accused_sides, claimants,
+                                    violations, killed, wounded, direction, cross_border, sign, odays, rdays)
+    SELECT g.incident_id, g.occurred_at, g.created_at, g.type, g.verification, g.border_sector, g.country,
+           g.denied, g.accusers, g.accused, g.accuser_sides, g.accused_sides, g.claimants,
+           g.sign * g.violations, g.sign * g.killed, g.sign * g.wounded, g.direction, g.cross_border, g.sign,
+           stat_local_days(g.occurred_at, zones), stat_local_days(g.created_at, zones)
+    FROM gone g;
     GET DIAGNOSTICS folded = ROW_COUNT;
-    IF folded = 0 THEN
+    WITH gone AS (
+        DELETE FROM stat_dirty_sums
+        WHERE id IN (SELECT id FROM stat_dirty_sums ORDER BY id LIMIT lim FOR UPDATE SKIP LOCKED)
+        RETURNING *
+    )
+    INSERT INTO stat_fold_weighted (incident_id, occurred_at, created_at, type, verification, border_sector,
+                                    country, denied, accusers, accused, accuser_sides, accused_sides, claimants,
+                                    violations, killed, wounded, direction, cross_border, sign, odays, rdays)
+    SELECT '00000000-0000-0000-0000-000000000000', g.occurred_at, g.created_at, g.type, g.verification,
+           g.border_sector, g.country, g.denied, g.accusers, g.accused, g.accuser_sides, g.accused_sides,
+           g.claimants, g.violations, g.killed, g.wounded, g.direction, g.cross_border, g.n,
+           stat_local_days(g.occurred_at, zones), stat_local_days(g.created_at, zones)
+    FROM gone g;
+    GET DIAGNOSTICS groups = ROW_COUNT;
+    IF folded + groups = 0 THEN
         RETURN 0;
     END IF;
     ANALYZE stat_fold_weighted;
     PERFORM stat_add('stat_fold_weighted', zones, false);
-    RETURN folded;
+    RETURN greatest(folded, groups);
 END $$;
 
 -- How many rows wait to be folded (changes and compacted groups, of

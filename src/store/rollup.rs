@@ -571,6 +571,12 @@ pub async fn set_zones(conn: &mut Conn, zones: &[String]) -> QueryResult<i32> {
             .run(async |conn| {
                 // A rebuild reads every incident: no statement time limit.
                 diesel::sql_query("SET LOCAL statement_timeout = 0").execute(conn).await?;
+                // Waits for a fold that is running to commit, before the
+                // snapshot is taken (LOCK takes none): a snapshot from
+                // before its commit could not take the fold's lock after
+                // it. Folds that start meanwhile give way, as they do to
+                // the rebuild's own hold on the lock's row.
+                diesel::sql_query("LOCK TABLE stat_fold_lock IN SHARE MODE").execute(conn).await?;
                 diesel::sql_query("DELETE FROM stat_zones").execute(conn).await?;
                 diesel::sql_query("INSERT INTO stat_zones SELECT DISTINCT unnest($1::text[])")
                     .bind::<Array<Text>, _>(zones)
@@ -582,12 +588,18 @@ pub async fn set_zones(conn: &mut Conn, zones: &[String]) -> QueryResult<i32> {
             })
             .await;
         match rebuilt {
-            // A fold that committed after this snapshot was taken: its
-            // changes are in the rollups this would replace. Again, from a
-            // snapshot that has them.
-            Err(diesel::result::Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _)) if attempt < 5 => {
+            // A fold or compaction that committed after this snapshot was
+            // taken touched what this rebuild took (or a deadlock with a
+            // fold that started as the lock was asked for): again, from a
+            // snapshot that has it.
+            Err(diesel::result::Error::DatabaseError(kind, info))
+                if attempt < 20
+                    && (matches!(kind, DatabaseErrorKind::SerializationFailure)
+                        || info.message().starts_with("deadlock detected")) =>
+            {
                 attempt += 1;
-                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                tracing::info!(attempt, error = info.message(), "the rebuild met a fold; starting again");
+                tokio::time::sleep(std::time::Duration::from_millis(200 * attempt.min(10))).await;
             }
             other => return other,
         }
@@ -621,20 +633,35 @@ pub async fn zones(conn: &mut Conn) -> QueryResult<Vec<String>> {
 /// steps, each a short transaction.
 const FOLD_BATCH: i32 = 10_000;
 
-/// How long the fold's lock may be held by another before this instance
-/// compacts the changes waiting meanwhile (a rebuild holds it for minutes;
-/// another instance's fold steps for a second or two each).
-const COMPACT_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long one transaction may hold the fold's lock before the instances
+/// compact the changes waiting meanwhile: a rebuild holds it for minutes,
+/// a fold step (each in a transaction of its own) for a few seconds.
+const COMPACT_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The transaction that holds the fold's lock (the row's `xmax`), if any.
+async fn fold_lock_holder(pool: &crate::db::DbPool) -> Option<String> {
+    #[derive(QueryableByName)]
+    struct Holder {
+        #[diesel(sql_type = Text)]
+        xmax: String,
+    }
+    let mut conn = pool.get().await.ok()?;
+    let row: Holder =
+        diesel::sql_query("SELECT xmax::text AS xmax FROM stat_fold_lock").get_result(&mut conn).await.ok()?;
+    Some(row.xmax)
+}
 
 /// Folds pending changes into the rollups for as long as the process runs:
 /// at once while there are any, then every `idle`. Every instance runs one;
-/// they take turns. While another holds the fold's lock for longer than
-/// `COMPACT_AFTER`, compacts what waits instead, so counts stay fast.
+/// they take turns. While one transaction holds the fold's lock for longer
+/// than `COMPACT_AFTER` (a rebuild), compacts what waits instead, so counts
+/// stay fast.
 /// Counts are exact whether or not this keeps up; it only keeps them fast.
 pub async fn keep_folding(pool: crate::db::DbPool, folded_total: prometheus::IntCounter, idle: std::time::Duration) {
     let mut last_report = std::time::Instant::now();
     let mut since_report = 0u64;
-    let mut busy_since: Option<std::time::Instant> = None;
+    // The holder of the fold's lock this instance last found, and since when.
+    let mut held: Option<(String, std::time::Instant)> = None;
     loop {
         let step = async {
             let mut conn = pool.get().await.map_err(|e| e.to_string())?;
@@ -642,12 +669,19 @@ pub async fn keep_folding(pool: crate::db::DbPool, folded_total: prometheus::Int
         };
         let folded = step.await;
         if !matches!(folded, Ok(-1)) {
-            busy_since = None;
+            held = None;
         }
         match folded {
             Ok(-1) => {
-                if busy_since.get_or_insert_with(std::time::Instant::now).elapsed() >= COMPACT_AFTER {
-                    keep_compacting(&pool).await;
+                let holder = fold_lock_holder(&pool).await;
+                match (&held, holder) {
+                    (Some((known, since)), Some(now)) if *known == now => {
+                        if since.elapsed() >= COMPACT_AFTER {
+                            keep_compacting(&pool).await;
+                        }
+                    }
+                    (_, Some(now)) => held = Some((now, std::time::Instant::now())),
+                    (_, None) => held = None,
                 }
                 tokio::time::sleep(idle).await;
             }
